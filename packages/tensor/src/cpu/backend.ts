@@ -1,0 +1,201 @@
+// The plain-TypeScript CPU backend: typed arrays and the primitive ops of backend.ts.
+import type { Backend, BinaryOp, DType, ReduceOp, Storage, TypedArray, UnaryOp, View } from '../backend.ts';
+import { contiguousStrides, isContiguous, numel, shapeStr, type Shape } from '../shape.ts';
+import { assignStrided, elementwise, type StridedInput } from './elementwise.ts';
+import { matmulStrided } from './matmul.ts';
+
+export class CpuStorage implements Storage {
+  readonly backend = 'cpu';
+  constructor(readonly dtype: DType, readonly data: TypedArray) {}
+  get length(): number {
+    return this.data.length;
+  }
+}
+
+export function allocTyped(dtype: DType, n: number): TypedArray {
+  if (dtype === 'float32') return new Float32Array(n);
+  if (dtype === 'float64') return new Float64Array(n);
+  return new Int32Array(n);
+}
+
+const UNARY: Record<UnaryOp, string> = {
+  neg: '-a',
+  exp: 'Math.exp(a)',
+  log: 'Math.log(a)',
+  sqrt: 'Math.sqrt(a)',
+  rsqrt: '1 / Math.sqrt(a)',
+  recip: '1 / a',
+  abs: 'Math.abs(a)',
+  sign: 'Math.sign(a)',
+  tanh: 'Math.tanh(a)',
+  sigmoid: '1 / (1 + Math.exp(-a))',
+  erf: 'erf(a)',
+  sin: 'Math.sin(a)',
+  cos: 'Math.cos(a)',
+};
+
+// max/min propagate NaN like torch.maximum/minimum.
+const BINARY: Record<BinaryOp, string> = {
+  add: 'a + b',
+  sub: 'a - b',
+  mul: 'a * b',
+  div: 'a / b',
+  pow: 'Math.pow(a, b)',
+  max: '(a > b || a !== a) ? a : b',
+  min: '(a < b || a !== a) ? a : b',
+  lt: 'a < b ? 1 : 0',
+  le: 'a <= b ? 1 : 0',
+  gt: 'a > b ? 1 : 0',
+  ge: 'a >= b ? 1 : 0',
+  eq: 'a === b ? 1 : 0',
+};
+
+function input(v: View): StridedInput {
+  return { data: (v.storage as CpuStorage).data, offset: v.offset, strides: v.strides };
+}
+
+function map(expr: string, shape: Shape, inputs: View[], dtype: DType): CpuStorage {
+  const out = allocTyped(dtype, numel(shape));
+  elementwise(expr, out, shape, inputs.map(input));
+  return new CpuStorage(dtype, out);
+}
+
+/** The view's elements as a contiguous typed array, copying only when needed. */
+function contiguousData(v: View): TypedArray {
+  const d = (v.storage as CpuStorage).data;
+  const n = numel(v.shape);
+  if (isContiguous(v.shape, v.strides)) return v.offset === 0 && d.length === n ? d : d.subarray(v.offset, v.offset + n);
+  return map('a', v.shape, [v], v.storage.dtype).data;
+}
+
+function reduce(op: ReduceOp, x: View, axes: readonly number[], dtype: DType): CpuStorage {
+  // Move reduced axes last, so each output element reduces one contiguous run of R values.
+  const keep = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const order = [...keep, ...axes];
+  const perm: View = { storage: x.storage, offset: x.offset, shape: order.map((i) => x.shape[i]!), strides: order.map((i) => x.strides[i]!) };
+  const data = contiguousData(perm);
+  const R = axes.reduce((p, a) => p * x.shape[a]!, 1);
+  const nOut = keep.reduce((p, a) => p * x.shape[a]!, 1);
+  const out = allocTyped(dtype, nOut);
+  if (R === 0 && op !== 'sum') throw new Error(`${op}: cannot reduce over an empty dimension of shape ${shapeStr(x.shape)}`);
+  for (let o = 0; o < nOut; o++) {
+    const base = o * R;
+    if (op === 'sum') {
+      let s = 0; // accumulate in double precision
+      for (let r = 0; r < R; r++) s += data[base + r]!;
+      out[o] = s;
+    } else if (op === 'max' || op === 'min') {
+      let best = data[base]!;
+      for (let r = 1; r < R; r++) {
+        const v = data[base + r]!;
+        if (v !== v) { best = v; break; }
+        if (op === 'max' ? v > best : v < best) best = v;
+      }
+      out[o] = best;
+    } else {
+      let best = data[base]!;
+      let bi = 0;
+      for (let r = 1; r < R; r++) {
+        const v = data[base + r]!;
+        if (best !== best) break;
+        if (v !== v || (op === 'argmax' ? v > best : v < best)) { best = v; bi = r; }
+      }
+      out[o] = bi;
+    }
+  }
+  return new CpuStorage(dtype, out);
+}
+
+function matmul(a: View, b: View, dtype: DType): CpuStorage {
+  const nd = a.shape.length;
+  const M = a.shape[nd - 2]!;
+  const K = a.shape[nd - 1]!;
+  const N = b.shape[nd - 1]!;
+  const batchShape = a.shape.slice(0, nd - 2);
+  const nb = numel(batchShape);
+  const out = allocTyped(dtype, nb * M * N);
+  const A = (a.storage as CpuStorage).data as Float32Array | Float64Array;
+  const B = (b.storage as CpuStorage).data as Float32Array | Float64Array;
+  const C = out as Float32Array | Float64Array;
+  const idx = new Array<number>(batchShape.length).fill(0);
+  for (let bi = 0; bi < nb; bi++) {
+    let ao = a.offset;
+    let bo = b.offset;
+    for (let d = 0; d < batchShape.length; d++) {
+      ao += idx[d]! * a.strides[d]!;
+      bo += idx[d]! * b.strides[d]!;
+    }
+    matmulStrided(A, ao, a.strides[nd - 2]!, a.strides[nd - 1]!, B, bo, b.strides[nd - 2]!, b.strides[nd - 1]!, C, bi * M * N, M, N, K);
+    for (let d = batchShape.length - 1; d >= 0; d--) {
+      if (++idx[d]! < batchShape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return new CpuStorage(dtype, out);
+}
+
+/** Visits every position of `shape`, giving the multi-index (reused array) and the flat position. */
+function forEachIndex(shape: Shape, fn: (idx: number[], flat: number) => void): void {
+  const n = numel(shape);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let f = 0; f < n; f++) {
+    fn(idx, f);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d]! < shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+function checkIndex(op: string, i: number, size: number, axis: number): void {
+  if (!(i >= 0 && i < size)) throw new Error(`${op}: index ${i} is out of range for dim ${axis} of size ${size}`);
+}
+
+function gather(x: View, axis: number, index: View, dtype: DType): CpuStorage {
+  const X = (x.storage as CpuStorage).data;
+  const I = contiguousData(index);
+  const out = allocTyped(dtype, numel(index.shape));
+  const size = x.shape[axis]!;
+  forEachIndex(index.shape, (idx, f) => {
+    const i = I[f]!;
+    checkIndex('gather', i, size, axis);
+    let off = x.offset;
+    for (let d = 0; d < idx.length; d++) off += (d === axis ? i : idx[d]!) * x.strides[d]!;
+    out[f] = X[off]!;
+  });
+  return new CpuStorage(dtype, out);
+}
+
+function scatterAdd(shape: Shape, axis: number, index: View, src: View, dtype: DType): CpuStorage {
+  const I = contiguousData(index);
+  const S = contiguousData(src);
+  const out = allocTyped(dtype, numel(shape));
+  const strides = contiguousStrides(shape);
+  const size = shape[axis]!;
+  forEachIndex(index.shape, (idx, f) => {
+    const i = I[f]!;
+    checkIndex('scatterAdd', i, size, axis);
+    let off = 0;
+    for (let d = 0; d < idx.length; d++) off += (d === axis ? i : idx[d]!) * strides[d]!;
+    out[off]! += S[f]!;
+  });
+  return new CpuStorage(dtype, out);
+}
+
+export const cpuBackend: Backend = {
+  name: 'cpu',
+  dtypes: ['float32', 'float64', 'int32'],
+  fromArray: (data, dtype) => new CpuStorage(dtype, data),
+  full: (n, value, dtype) => new CpuStorage(dtype, allocTyped(dtype, n).fill(value)),
+  read: async (v, dtype) => cpuBackend.readSync!(v, dtype),
+  readSync: (v, dtype) => map('a', v.shape, [v], dtype).data,
+  copy: (x, dtype) => map('a', x.shape, [x], dtype),
+  unary: (op, x, dtype) => map(UNARY[op], x.shape, [x], dtype),
+  binary: (op, a, b, dtype) => map(BINARY[op], a.shape, [a, b], dtype),
+  where: (c, a, b, dtype) => map('a !== 0 ? b : c', c.shape, [c, a, b], dtype),
+  reduce,
+  matmul,
+  gather,
+  scatterAdd,
+  assign: (dst, src) => assignStrided(input(dst), input(src), dst.shape),
+};

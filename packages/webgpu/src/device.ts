@@ -1,0 +1,328 @@
+/**
+ * WebGPU device singleton for Node (Dawn via the `webgpu` npm package).
+ *
+ * Adapter selection:
+ *   1. `create([])` + `requestAdapter()` — a real GPU (Vulkan/Metal/D3D12).
+ *   2. Fallback: `create(['backend=opengles'])` + `requestAdapter({ featureLevel: 'compatibility' })`
+ *      with `EGL_PLATFORM=surfaceless`. On machines without a GPU this is Mesa's CPU
+ *      rasteriser (llvmpipe) through Dawn's OpenGL ES backend. (Dawn refuses Mesa's
+ *      Vulkan CPU driver, lavapipe.)
+ *
+ * When `process.env.CI === 'true'` and neither path yields an adapter, `getDevice()`
+ * throws: tests must never silently skip GPU coverage in CI.
+ *
+ * Dawn quirk: the object returned by `create()` and the adapter must stay reachable
+ * while the device lives (Dawn crashes at random if they are garbage-collected), so
+ * they are held in module-level variables. Node will not exit while they are alive:
+ * call `destroyDevice()` when done (tests: in `after()`).
+ */
+import { create, globals } from 'webgpu';
+
+// GPUBufferUsage, GPUMapMode, GPUShaderStage ... as globals.
+Object.assign(globalThis, globals);
+
+export type Backend = 'default' | 'opengles';
+
+export interface AdapterInfoSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** Which `create()` path produced the adapter. */
+  backend: Backend;
+  /** Adapter feature level requested ('core' for a real GPU, 'compatibility' for GL ES). */
+  featureLevel: 'core' | 'compatibility';
+  /** Mesa's CPU renderer (no GPU): slow dispatches, no f16. */
+  isLlvmpipe: boolean;
+  features: string[];
+  /** Limits of the created device (we request the adapter's maxima). */
+  limits: Record<string, number>;
+}
+
+/** Errors raised by this package (device loss, validation errors, limits). */
+export class WebGPUError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebGPUError';
+  }
+}
+
+// ---- module-level references (see Dawn quirk above) ------------------------
+let gpuRef: GPU | null = null;
+let adapterRef: GPUAdapter | null = null;
+let deviceRef: GPUDevice | null = null;
+let devicePromise: Promise<GPUDevice> | null = null;
+let infoRef: AdapterInfoSummary | null = null;
+const pendingErrors: Error[] = [];
+const destroyHooks = new Set<() => void>();
+const flushHooks = new Set<() => void>();
+
+const LIMIT_NAMES = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxUniformBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBuffersPerShaderStage',
+  'maxBindGroups',
+  'maxBindingsPerBindGroup',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'minStorageBufferOffsetAlignment',
+  'minUniformBufferOffsetAlignment',
+] as const;
+
+function readLimits(l: GPUSupportedLimits): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of LIMIT_NAMES) {
+    const v = (l as unknown as Record<string, unknown>)[k];
+    if (typeof v === 'number') out[k] = v;
+  }
+  return out;
+}
+
+/** Extra Dawn flags from KTS_WEBGPU_FLAGS (comma-separated, e.g. 'enable-dawn-features=...'). */
+function extraFlags(): string[] {
+  const f = process.env.KTS_WEBGPU_FLAGS;
+  return f ? f.split(/\s+/).filter((x) => x.length > 0) : [];
+}
+
+async function tryAdapter(
+  backend: Backend,
+): Promise<{ gpu: GPU; adapter: GPUAdapter } | null> {
+  if (backend === 'opengles') {
+    if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
+    const gpu = create(['backend=opengles', ...extraFlags()]);
+    const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' });
+    return adapter ? { gpu, adapter } : null;
+  }
+  const gpu = create(extraFlags());
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  return adapter ? { gpu, adapter } : null;
+}
+
+async function initDevice(): Promise<GPUDevice> {
+  let found: { gpu: GPU; adapter: GPUAdapter } | null = null;
+  let backend: Backend = 'default';
+  const forced = process.env.KTS_WEBGPU_BACKEND; // 'opengles' forces the fallback path
+  if (forced !== 'opengles') found = await tryAdapter('default');
+  if (!found) {
+    backend = 'opengles';
+    found = await tryAdapter('opengles');
+  }
+  if (!found) {
+    const msg =
+      'WebGPU: no adapter found (tried the default Dawn backends and the OpenGL ES fallback ' +
+      'with EGL_PLATFORM=surfaceless; on Linux without a GPU install libegl1 libegl-mesa0 ' +
+      'libgles2 libgl1-mesa-dri)';
+    throw new WebGPUError(process.env.CI === 'true' ? `${msg} — required in CI` : msg);
+  }
+  const { gpu, adapter } = found;
+  gpuRef = gpu;
+  adapterRef = adapter;
+
+  // Ask for the adapter's maxima: defaults are much lower (e.g. 16 KiB workgroup
+  // memory and 128 invocations per workgroup instead of 32 KiB / 1024 on llvmpipe).
+  const requiredLimits: Record<string, number> = {};
+  for (const [k, v] of Object.entries(readLimits(adapter.limits))) {
+    if (k.startsWith('min')) continue; // alignments: keep defaults
+    requiredLimits[k] = v;
+  }
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  const device = await adapter.requestDevice({
+    requiredLimits,
+    requiredFeatures,
+    label: 'kts',
+  });
+
+  device.addEventListener('uncapturederror', (ev: Event) => {
+    const err = (ev as GPUUncapturedErrorEvent).error;
+    const kind = err?.constructor?.name ?? 'GPUError';
+    const e = new WebGPUError(`WebGPU uncaptured ${kind}: ${err?.message ?? String(err)}`);
+    pendingErrors.push(e);
+  });
+  void device.lost.then((info) => {
+    if (info.reason === 'destroyed') return;
+    pendingErrors.push(
+      new WebGPUError(`WebGPU device lost (${info.reason}): ${info.message || 'no message'}`),
+    );
+    if (deviceRef === device) resetRefs();
+  });
+
+  const ai = adapter.info;
+  const description = ai.description ?? '';
+  const devName = ai.device ?? '';
+  const isLlvmpipe = /llvmpipe/i.test(`${devName} ${description} ${ai.vendor} ${ai.architecture}`);
+  infoRef = {
+    vendor: ai.vendor ?? '',
+    architecture: ai.architecture ?? '',
+    device: devName,
+    description,
+    backend,
+    featureLevel: backend === 'opengles' ? 'compatibility' : 'core',
+    isLlvmpipe,
+    features: [...device.features].map(String).sort(),
+    limits: readLimits(device.limits),
+  };
+  deviceRef = device;
+  return device;
+}
+
+function runDestroyHooks(): void {
+  for (const h of destroyHooks) {
+    try {
+      h();
+    } catch {
+      /* ignore */
+    }
+  }
+}
+
+function resetRefs(): void {
+  runDestroyHooks();
+  deviceRef = null;
+  devicePromise = null;
+  infoRef = null;
+  adapterRef = null;
+  gpuRef = null;
+}
+
+/** The shared device (created on first call). */
+export function getDevice(): Promise<GPUDevice> {
+  if (!devicePromise) {
+    devicePromise = initDevice().catch((e: unknown) => {
+      devicePromise = null;
+      throw e;
+    });
+  }
+  return devicePromise;
+}
+
+/** The device if `getDevice()` already resolved, else throws. */
+export function currentDevice(): GPUDevice {
+  if (!deviceRef) throw new WebGPUError('WebGPU: no device yet — await getDevice() first');
+  return deviceRef;
+}
+
+export function hasDevice(): boolean {
+  return deviceRef !== null;
+}
+
+/** Adapter / device summary. Requires `await getDevice()` first. */
+export function adapterInfo(): AdapterInfoSummary {
+  if (!infoRef) throw new WebGPUError('WebGPU: adapterInfo() called before getDevice() resolved');
+  return infoRef;
+}
+
+/** Destroys the device and drops the Dawn references so Node can exit. Safe to call twice. */
+export function destroyDevice(): void {
+  const dev = deviceRef;
+  if (dev) {
+    runDestroyHooks(); // caches/pools release their GPU objects first
+    dev.destroy();
+  }
+  resetRefs();
+  pendingErrors.length = 0;
+}
+
+/** Called (synchronously) when the device is destroyed or lost: caches drop their objects. */
+export function onDeviceDestroyed(hook: () => void): () => void {
+  destroyHooks.add(hook);
+  return () => destroyHooks.delete(hook);
+}
+
+/**
+ * Hooks run before any queue operation that must observe previously recorded-but-unsubmitted
+ * work (queue.writeBuffer, readback). The kernel batcher registers its flush here.
+ */
+export function onBeforeQueueOp(hook: () => void): () => void {
+  flushHooks.add(hook);
+  return () => flushHooks.delete(hook);
+}
+
+export function runFlushHooks(): void {
+  for (const h of flushHooks) h();
+}
+
+/** Throws (and clears) the first error reported by the device's uncaptured-error / lost handlers. */
+export function throwPendingErrors(): void {
+  if (pendingErrors.length === 0) return;
+  const errs = pendingErrors.splice(0);
+  if (errs.length === 1) throw errs[0];
+  throw new WebGPUError(
+    `${errs[0]!.message} (+${errs.length - 1} more: ${errs
+      .slice(1, 4)
+      .map((e) => e.message)
+      .join(' | ')})`,
+  );
+}
+
+/** Errors reported so far without throwing (for diagnostics). */
+export function peekPendingErrors(): readonly Error[] {
+  return pendingErrors;
+}
+
+// ---- limits -----------------------------------------------------------------
+
+function fmtBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(2)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(2)} KiB`;
+  return `${n} B`;
+}
+
+/**
+ * Throws a clear error when a storage binding of `bytes` bytes cannot be bound on `device`
+ * (exceeds `maxStorageBufferBindingSize` or `maxBufferSize`).
+ */
+export function checkStorageBufferSize(device: GPUDevice, bytes: number, what = 'storage buffer'): void {
+  if (!Number.isFinite(bytes) || bytes < 0) {
+    throw new WebGPUError(`WebGPU: invalid ${what} size ${bytes}`);
+  }
+  const maxBind = device.limits.maxStorageBufferBindingSize;
+  if (bytes > maxBind) {
+    throw new WebGPUError(
+      `WebGPU: ${what} of ${bytes} bytes (${fmtBytes(bytes)}) exceeds the device limit ` +
+        `maxStorageBufferBindingSize = ${maxBind} bytes (${fmtBytes(maxBind)}); split the tensor ` +
+        `or the operation into smaller pieces`,
+    );
+  }
+  const maxBuf = device.limits.maxBufferSize;
+  if (bytes > maxBuf) {
+    throw new WebGPUError(
+      `WebGPU: ${what} of ${bytes} bytes (${fmtBytes(bytes)}) exceeds the device limit ` +
+        `maxBufferSize = ${maxBuf} bytes (${fmtBytes(maxBuf)})`,
+    );
+  }
+}
+
+/** Throws a clear error if the workgroup-memory / invocation counts exceed device limits. */
+export function checkWorkgroupLimits(
+  device: GPUDevice,
+  sharedBytes: number,
+  invocations: number,
+  what = 'kernel',
+): void {
+  const l = device.limits;
+  if (sharedBytes > l.maxComputeWorkgroupStorageSize) {
+    throw new WebGPUError(
+      `WebGPU: ${what} needs ${sharedBytes} bytes of workgroup memory, over ` +
+        `maxComputeWorkgroupStorageSize = ${l.maxComputeWorkgroupStorageSize}`,
+    );
+  }
+  if (invocations > l.maxComputeInvocationsPerWorkgroup) {
+    throw new WebGPUError(
+      `WebGPU: ${what} uses ${invocations} invocations per workgroup, over ` +
+        `maxComputeInvocationsPerWorkgroup = ${l.maxComputeInvocationsPerWorkgroup}`,
+    );
+  }
+}
+
+/** For diagnostics only: whether the Dawn instance/adapter are currently held. */
+export function _heldRefs(): { gpu: boolean; adapter: boolean; device: boolean } {
+  return { gpu: gpuRef !== null, adapter: adapterRef !== null, device: deviceRef !== null };
+}
