@@ -269,6 +269,18 @@ export class BenchSuite {
     return b && seen.includes(b) ? [b, ...seen.filter((x) => x !== b)] : seen;
   }
 
+  /** Rows grouped by shape (first-seen order), then by impl (first-seen order). */
+  sortedRows(): BenchRow[] {
+    const shapes: string[] = [];
+    const impls: string[] = [];
+    for (const r of this.rows) {
+      if (!shapes.includes(r.shape)) shapes.push(r.shape);
+      if (!impls.includes(r.impl)) impls.push(r.impl);
+    }
+    return [...this.rows].sort((x, y) =>
+      shapes.indexOf(x.shape) - shapes.indexOf(y.shape) || impls.indexOf(x.impl) - impls.indexOf(y.impl));
+  }
+
   private computeRatios(): void {
     for (const r of this.rows) {
       r.ratio = {};
@@ -286,7 +298,7 @@ export class BenchSuite {
     const hasB = this.rows.some((r) => r.gbps !== undefined);
     const header = ['shape', 'impl', 'median ms', ...(hasF ? ['GFLOP/s'] : []), ...(hasB ? ['GB/s'] : []), ...impls.map((i) => `vs ${i}`)];
     const out = [header];
-    for (const r of this.rows) {
+    for (const r of this.sortedRows()) {
       out.push([
         r.shape, r.impl, fmt(r.medianMs, 3),
         ...(hasF ? [fmt(r.gflops)] : []),
@@ -329,7 +341,7 @@ export class BenchSuite {
     for (const r of t.slice(1)) console.log(line(r));
     for (const n of this.notes) console.log(`  * ${n}`);
 
-    const result: SuiteResult = { suite: this.name, machine: this.machine, notes: this.notes, rows: this.rows };
+    const result: SuiteResult = { suite: this.name, machine: this.machine, notes: this.notes, rows: this.sortedRows() };
     const dir = this.opts.resultsDir ?? RESULTS_DIR;
     fs.mkdirSync(dir, { recursive: true });
     const jsonPath = path.join(dir, `${this.name}.json`);
