@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   Generator, type Tensor, tensor, cat, stack, where, gather, indexSelect, embedding, maskedFill, triu, tril,
-  rmsNorm, rotaryEmbedding, crossEntropy, klDiv,
+  rmsNorm, rotaryEmbedding, crossEntropy, klDiv, attention, klDivLogits, addSteering,
 } from '@kts/tensor';
 import { gradcheck, rnd } from '../helpers/gradcheck.ts';
 
@@ -196,4 +196,20 @@ test('gradcheck crossEntropy (with ignored targets) and klDiv (all reductions, l
       gradcheck(`klDiv ${reduction} logTarget`, (x, y) => klDiv(x.logSoftmax(-1), y.logSoftmax(-1), { reduction, logTarget: true }), [rnd(g, [n, c]), rnd(g, [n, c])], g);
     }
   }), RUNS);
+});
+
+test('gradcheck attention (causal, GQA, padding mask, decode-style Tq < Tk), klDivLogits, addSteering', () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 2 }), seedArb,
+    (B, Hkv, groups, Tk, extra, seed) => {
+      const g = new Generator(seed);
+      const H = Hkv * groups;
+      const D = 3;
+      const Tq = Math.max(1, Tk - extra);
+      const pad = tensor(Float64Array.from({ length: B * Tk }, (_, i) => (i % Tk === 0 && Tk > 1 && i > 0 ? -Infinity : 0)), [B, 1, 1, Tk], { dtype: 'float64' });
+      gradcheck('attention', (q, k, v) => attention(q, k, v, { causal: true, mask: pad }), [rnd(g, [B, H, Tq, D]), rnd(g, [B, Hkv, Tk, D]), rnd(g, [B, Hkv, Tk, D])], g);
+      gradcheck('klDivLogits', (p, q) => klDivLogits(p, q), [rnd(g, [B, Tq, 5]), rnd(g, [B, Tq, 5])], g);
+      const mask = tensor(Float64Array.from({ length: B * Tq }, () => (g.random() > 0.3 ? 1 : 0)), [B, Tq], { dtype: 'float64' });
+      gradcheck('addSteering shared', (h, v, c) => addSteering(h, v, c, mask), [rnd(g, [B, Tq, D]), rnd(g, [2, D]), rnd(g, [B, 2])], g);
+      gradcheck('addSteering per-seq', (h, v, c) => addSteering(h, v, c, mask), [rnd(g, [B, Tq, D]), rnd(g, [B, 2, D]), rnd(g, [B, 2])], g);
+    }), RUNS);
 });

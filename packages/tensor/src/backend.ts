@@ -5,6 +5,7 @@
 // A backend may additionally offer fused kernels (`fused`), which the front end uses when
 // present; the composed version stays the reference and the fallback.
 import type { Shape } from './shape.ts';
+import type { Tensor } from './tensor.ts';
 
 export type DType = 'float32' | 'float64' | 'int32';
 export type TypedArray = Float32Array | Float64Array | Int32Array;
@@ -74,9 +75,31 @@ export interface Backend {
   dispose?(s: Storage): void;
 }
 
+/**
+ * Optional fused kernels, at the Tensor level: each takes and returns Tensors and records its
+ * own autograd node (with its own fused backward where it has one). The composite versions in
+ * functional.ts define what each must compute and are used when a backend offers none.
+ */
 export interface FusedOps {
-  softmax(x: View, dtype: DType): Storage; // over the last axis
-  logSoftmax(x: View, dtype: DType): Storage; // over the last axis
+  /** Over the last axis. */
+  softmax(x: Tensor): Tensor;
+  /** Over the last axis. */
+  logSoftmax(x: Tensor): Tensor;
+  rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor;
+  rotaryEmbedding(x: Tensor, cos: Tensor, sin: Tensor): Tensor;
+  attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor;
+  klDivLogits(pLogits: Tensor, qLogits: Tensor): Tensor;
+  crossEntropyLogits(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor;
+  addSteering(h: Tensor, vectors: Tensor, coeffs: Tensor, mask: Tensor): Tensor;
+}
+
+export interface AttentionOptions {
+  /** Mask keys after the query's own position (positions aligned at the end: decode with a cache). */
+  causal?: boolean;
+  /** Additive mask broadcastable to [B, H, Tq, Tk] (0 keep, −∞ drop), e.g. padding. */
+  mask?: Tensor | null;
+  /** Defaults to 1/√headDim. */
+  scale?: number;
 }
 
 const backends = new Map<string, Backend>();

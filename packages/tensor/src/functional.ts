@@ -48,9 +48,8 @@ function alongLastAxis(x: Tensor, axis: number, fn: (t: Tensor) => Tensor): Tens
 export function softmax(x: Tensor, axis = -1): Tensor {
   return alongLastAxis(x, axis, (t) => {
     const fused = t.backend.fused?.softmax;
-    const out = fused
-      ? ops.fromStorage(t.backend, fused(t, t.dtype), t.shape)
-      : ops.noGradValue(() => {
+    if (fused) return fused(t);
+    const out = ops.noGradValue(() => {
           const e = t.sub(t.max(-1, true)).exp(); // subtract the max: exp never overflows
           return e.div(e.sum(-1, true));
         });
@@ -62,9 +61,8 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return alongLastAxis(x, axis, (t) => {
     const fused = t.backend.fused?.logSoftmax;
-    const out = fused
-      ? ops.fromStorage(t.backend, fused(t, t.dtype), t.shape)
-      : ops.noGradValue(() => {
+    if (fused) return fused(t);
+    const out = ops.noGradValue(() => {
           const shifted = t.sub(t.max(-1, true));
           return shifted.sub(shifted.exp().sum(-1, true).log());
         });
@@ -90,6 +88,8 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   if (weight.ndim !== 1 || weight.shape[0] !== d) {
     throw new Error(`rmsNorm: weight of shape ${shapeStr(weight.shape)} does not match the last dim of input ${shapeStr(x.shape)}`);
   }
+  const fused = x.backend.fused?.rmsNorm;
+  if (fused) return fused(x, weight, eps);
   const xf = x.cast(x.dtype === 'float64' ? 'float64' : 'float32');
   const variance = xf.mul(xf).mean(-1, true);
   return weight.mul(xf.mul(variance.add(eps).rsqrt()).cast(x.dtype));
@@ -99,6 +99,8 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
 export function rotaryEmbedding(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const d = x.shape[x.ndim - 1]!;
   if (d % 2 !== 0) throw new Error(`rotaryEmbedding: head dim must be even, got input shape ${shapeStr(x.shape)}`);
+  const fused = x.backend.fused?.rotaryEmbedding;
+  if (fused) return fused(x, cos, sin);
   const half = d / 2;
   const x1 = x.narrow(-1, 0, half);
   const x2 = x.narrow(-1, half, half);
@@ -119,12 +121,18 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   }
   if (targets.dtype !== 'int32') throw new Error(`crossEntropy: targets must be int32, got ${targets.dtype}`);
   const valid = targets.eq(ignoreIndex).mul(-1).add(1); // 1 where counted
-  const safe = ops.where(valid, targets, 0);
-  const picked = ops.gather(logits.logSoftmax(-1), 1, safe.unsqueeze(1)).squeeze(1);
-  const losses = picked.neg().mul(valid.cast(picked.dtype));
+  const fused = logits.backend.fused?.crossEntropyLogits;
+  let losses: Tensor;
+  if (fused) {
+    losses = fused(logits, targets, ignoreIndex);
+  } else {
+    const safe = ops.where(valid, targets, 0);
+    const picked = ops.gather(logits.logSoftmax(-1), 1, safe.unsqueeze(1)).squeeze(1);
+    losses = picked.neg().mul(valid.cast(picked.dtype));
+  }
   if (reduction === 'none') return losses;
   if (reduction === 'sum') return losses.sum();
-  return losses.sum().div(valid.cast(picked.dtype).sum());
+  return losses.sum().div(valid.cast(losses.dtype).sum());
 }
 
 export interface KlDivOptions {

@@ -9,7 +9,7 @@ export { Tensor, type TensorLike } from './tensor.ts';
 export { noGrad, isGradEnabled } from './autograd.ts';
 export {
   type Backend, type DType, type Storage, type TypedArray, type View, type UnaryOp, type BinaryOp, type ReduceOp,
-  type FusedOps, registerBackend, getBackend, setDefaultBackend, defaultBackend, UNARY_OPS, BINARY_OPS,
+  type FusedOps, type AttentionOptions, registerBackend, getBackend, setDefaultBackend, defaultBackend, UNARY_OPS, BINARY_OPS,
 } from './backend.ts';
 export { cpuBackend, CpuStorage } from './cpu/backend.ts';
 export { tensor, zeros, ones, full, arange, randn, rand, zerosLike, onesLike, type CreateOptions, type RandomOptions } from './creation.ts';
@@ -22,6 +22,8 @@ export {
   crossEntropy, klDiv, triu, tril, causalMask, maskedFill, embedding,
   type CrossEntropyOptions, type KlDivOptions,
 } from './functional.ts';
+export { attention, repeatKv, klDivLogits, addSteering } from './attention.ts';
+export { record } from './autograd.ts';
 export * as shapes from './shape.ts';
 export * as nn from './nn.ts';
 export * as optim from './optim.ts';
