@@ -9,13 +9,13 @@
  *     into MC-tall blocks. For each (NC, KC) pair a slice of B is packed once; for each MC
  *     block a slice of A is packed; then the micro-kernel sweeps MR×NR tiles.
  *   - Packing copies A into MR-row micro-panels (for each k: MR consecutive values) and B
- *     into NR-column micro-panels (for each k: NR consecutive values), in Float64Array
- *     scratch buffers that live at module level and only grow. Packing reads any strides,
+ *     into NR-column micro-panels (for each k: NR consecutive values), in double-element JS
+ *     arrays (see DoubleArray below) that live at module level and only grow. Packing reads any strides,
  *     so every layout takes the same fast path; edge panels are zero-padded.
  *   - Micro-kernel: MR×NR = 4×3 accumulators held in local variables (JS doubles), one
  *     rank-1 update per k. 4×3 measured fastest on x64 V8 among 1×8 ... 8×4 shapes (larger
  *     tiles spill: x64 has 16 XMM registers, and k-unrolling also hurt). The kernel only
- *     sees Float64Arrays, so it stays monomorphic whatever the caller's dtype. It writes
+ *     sees packed double arrays, so it stays monomorphic whatever the caller's dtype. It writes
  *     its tile to a small scratch, which is then stored/added into C (rows/cols clipped).
  *   - Accumulation is in double precision inside a KC slice; partial sums cross KC slices
  *     through C itself (so f32 outputs round once per 256-deep slice; f64 is plain double).
@@ -38,20 +38,38 @@ const NC = NR * 1364;
 /** Below this many multiply-adds the plain loop beats packing. */
 const SMALL_WORK = 32768;
 
-let packA = new Float64Array(MC * KC);
-let packB = new Float64Array(KC * NR * 64);
-const tile = new Float64Array(MR * NR);
+/**
+ * Packed panels live in plain JS arrays with PACKED_DOUBLE_ELEMENTS (unboxed doubles), not in
+ * Float64Arrays: once anything in the process has detached an ArrayBuffer (lodash, hence
+ * benchmark.js, does at load time; so can transfers to workers), V8 invalidates its
+ * "ArrayBufferDetaching" protector and every typed-array load in optimized code gains a
+ * detached-buffer check. Measured on this kernel: typed arrays 6.8 → 5.2 GFLOP/s after
+ * invalidation; double arrays stay at ~6.8 either way.
+ */
+type DoubleArray = number[];
+
+/** A packed (never holey) double array of length n. */
+function newDoubleArray(n: number): DoubleArray {
+  const arr: number[] = [];
+  for (let i = 0; i < n; i++) arr.push(0.5);
+  arr.fill(0);
+  return arr;
+}
+
+let packA: DoubleArray = newDoubleArray(MC * KC);
+let packB: DoubleArray = newDoubleArray(KC * NR * 64);
+const tile: DoubleArray = newDoubleArray(MR * NR);
 let rowAcc = new Float64Array(256);
 
-function ensurePackA(n: number): Float64Array {
-  if (packA.length < n) packA = new Float64Array(n);
+function ensurePackA(n: number): DoubleArray {
+  if (packA.length < n) packA = newDoubleArray(n);
   return packA;
 }
-function ensurePackB(n: number): Float64Array {
+function ensurePackB(n: number): DoubleArray {
   if (packB.length < n) {
     let len = packB.length;
     while (len < n) len *= 2;
-    packB = new Float64Array(len);
+    packB = newDoubleArray(len);
   }
   return packB;
 }
@@ -241,7 +259,7 @@ function blockedMatmul(
  * Packs an mc×kc slice of A (element (i, p) at a[off + i*rs + p*cs]) into MR-row micro-panels:
  * panel q holds, for p = 0..kc-1, rows q*MR .. q*MR+MR-1 of column p. Missing rows are zero.
  */
-function packPanelsA(a: FloatArray, off: number, rs: number, cs: number, pa: Float64Array, kc: number, mc: number): void {
+function packPanelsA(a: FloatArray, off: number, rs: number, cs: number, pa: DoubleArray, kc: number, mc: number): void {
   let o = 0;
   let ir = 0;
   for (; ir + MR <= mc; ir += MR) {
@@ -270,7 +288,7 @@ function packPanelsA(a: FloatArray, off: number, rs: number, cs: number, pa: Flo
  * Packs a kc×nc slice of B (element (p, j) at b[off + p*rs + j*cs]) into NR-column micro-panels:
  * panel q holds, for p = 0..kc-1, columns q*NR .. q*NR+NR-1 of row p. Missing columns are zero.
  */
-function packPanelsB(b: FloatArray, off: number, rs: number, cs: number, pb: Float64Array, kc: number, nc: number): void {
+function packPanelsB(b: FloatArray, off: number, rs: number, cs: number, pb: DoubleArray, kc: number, nc: number): void {
   let o = 0;
   let jr = 0;
   for (; jr + NR <= nc; jr += NR) {
@@ -298,7 +316,7 @@ function packPanelsB(b: FloatArray, off: number, rs: number, cs: number, pb: Flo
  * The register-tiled micro-kernel: T (4×3, row-major) = Apanel(4×kc) @ Bpanel(kc×3), where
  * A holds 4 values per k starting at ai and B holds 3 values per k starting at bi.
  */
-function kernel4x3(kc: number, A: Float64Array, ai: number, B: Float64Array, bi: number, T: Float64Array): void {
+function kernel4x3(kc: number, A: DoubleArray, ai: number, B: DoubleArray, bi: number, T: DoubleArray): void {
   let c00 = 0, c01 = 0, c02 = 0;
   let c10 = 0, c11 = 0, c12 = 0;
   let c20 = 0, c21 = 0, c22 = 0;
@@ -317,7 +335,7 @@ function kernel4x3(kc: number, A: Float64Array, ai: number, B: Float64Array, bi:
   T[9] = c30; T[10] = c31; T[11] = c32;
 }
 
-function storeFull(c: FloatArray, c0: number, ldc: number, T: Float64Array, first: boolean): void {
+function storeFull(c: FloatArray, c0: number, ldc: number, T: DoubleArray, first: boolean): void {
   if (first) {
     for (let i = 0, t = 0; i < MR; i++, c0 += ldc, t += NR) {
       c[c0] = T[t];
@@ -333,7 +351,7 @@ function storeFull(c: FloatArray, c0: number, ldc: number, T: Float64Array, firs
   }
 }
 
-function storeEdge(c: FloatArray, c0: number, ldc: number, T: Float64Array, mr: number, nr: number, first: boolean): void {
+function storeEdge(c: FloatArray, c0: number, ldc: number, T: DoubleArray, mr: number, nr: number, first: boolean): void {
   for (let i = 0; i < mr; i++, c0 += ldc) {
     const t = i * NR;
     for (let j = 0; j < nr; j++) {

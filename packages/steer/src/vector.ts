@@ -1,0 +1,165 @@
+// Steering vectors: one direction per layer, with arithmetic, and saved as safetensors (with
+// metadata) or as llama.cpp GGUF control vectors.
+import { loadTensors, saveTensors, tensor, type Tensor } from '@kts/tensor';
+import { readControlVector, writeControlVector } from './gguf.ts';
+
+export interface VectorMeta {
+  model?: string;
+  method?: string;
+  dataHash?: string;
+  position?: string;
+  [key: string]: string | undefined;
+}
+
+export class SteeringVector {
+  constructor(
+    /** kts layer index (HF model.layers[i] output) → direction. */
+    readonly directions: ReadonlyMap<number, Float32Array>,
+    readonly meta: VectorMeta = {},
+  ) {
+    const dims = new Set([...directions.values()].map((d) => d.length));
+    if (dims.size > 1) throw new Error(`SteeringVector: directions have different sizes (${[...dims].join(', ')})`);
+  }
+
+  get layers(): number[] {
+    return [...this.directions.keys()].sort((a, b) => a - b);
+  }
+  get dim(): number {
+    return this.directions.values().next().value?.length ?? 0;
+  }
+  get(layer: number): Float32Array {
+    const d = this.directions.get(layer);
+    if (!d) throw new Error(`SteeringVector: no direction for layer ${layer} (have ${this.layers.join(', ')})`);
+    return d;
+  }
+  /** The direction at `layer` as a [D] tensor. */
+  tensor(layer: number, device?: string): Tensor {
+    return tensor(this.get(layer), [this.dim], { device });
+  }
+  norm(layer: number): number {
+    return Math.hypot(...this.get(layer));
+  }
+
+  private map(fn: (d: Float32Array, layer: number) => Float32Array, meta: VectorMeta = this.meta): SteeringVector {
+    return new SteeringVector(new Map(this.layers.map((l) => [l, fn(this.get(l), l)])), meta);
+  }
+  scale(c: number): SteeringVector {
+    return this.map((d) => d.map((v) => v * c));
+  }
+  neg(): SteeringVector {
+    return this.scale(-1);
+  }
+  /** Sum over the layers both vectors have. */
+  add(other: SteeringVector): SteeringVector {
+    const layers = this.layers.filter((l) => other.directions.has(l));
+    if (layers.length === 0) throw new Error('SteeringVector.add: the vectors share no layer');
+    if (other.dim !== this.dim) throw new Error(`SteeringVector.add: sizes differ (${this.dim} vs ${other.dim})`);
+    return new SteeringVector(new Map(layers.map((l) => [l, this.get(l).map((v, i) => v + other.get(l)[i]!)])), { ...this.meta, method: `${this.meta.method}+${other.meta.method}` });
+  }
+  sub(other: SteeringVector): SteeringVector {
+    return this.add(other.neg());
+  }
+  /** Keeps the given layers (negative indices count from the end of `numLayers`). */
+  select(layers: number[], numLayers?: number): SteeringVector {
+    const want = layers.map((l) => (l < 0 ? (numLayers ?? Infinity) + l : l));
+    return new SteeringVector(new Map(want.map((l) => [l, this.get(l)])), this.meta);
+  }
+  normalized(): SteeringVector {
+    return this.map((d) => {
+      const n = Math.hypot(...d) || 1;
+      return d.map((v) => v / n);
+    });
+  }
+
+  /** .gguf → llama.cpp control vector; anything else → safetensors (`layer.{i}` tensors + metadata). */
+  save(path: string, { layerCount }: { layerCount?: number } = {}): void {
+    if (path.endsWith('.gguf')) {
+      const extra = Object.fromEntries(Object.entries(this.meta).filter(([k, v]) => v !== undefined && k !== 'model').map(([k, v]) => [`kts.${k}`, v!]));
+      writeControlVector(path, {
+        modelHint: this.meta.model ?? 'llama',
+        layerCount: layerCount ?? Math.max(...this.layers) + 1,
+        directions: new Map(this.directions),
+        metadata: extra,
+      });
+      return;
+    }
+    const tensors = Object.fromEntries(this.layers.map((l) => [`layer.${l}`, this.tensor(l)]));
+    const metadata = Object.fromEntries(Object.entries({ ...this.meta, format: 'kts-steering-vector' }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    saveTensors(path, tensors, { metadata });
+  }
+
+  static load(path: string): SteeringVector {
+    if (path.endsWith('.gguf')) {
+      const cv = readControlVector(path);
+      const meta: VectorMeta = { model: cv.modelHint };
+      for (const [k, v] of Object.entries(cv.metadata ?? {})) if (k.startsWith('kts.')) meta[k.slice(4)] = v;
+      return new SteeringVector(cv.directions, meta);
+    }
+    const { tensors, metadata } = loadTensors(path);
+    const directions = new Map<number, Float32Array>();
+    for (const [name, t] of Object.entries(tensors)) {
+      const m = /^layer\.(-?\d+)$/.exec(name);
+      if (!m) throw new Error(`${path}: unexpected tensor '${name}' in a steering-vector file (expected layer.<i>)`);
+      if (t.ndim !== 1) throw new Error(`${path}: tensor '${name}' must be 1-D, got [${t.shape}]`);
+      directions.set(Number(m[1]), t.toArray() as Float32Array);
+    }
+    const { format: _format, ...meta } = metadata;
+    return new SteeringVector(directions, meta);
+  }
+}
+
+// ---- extraction math (pure functions over activation rows) -----------------------------------
+
+/** mean(positive) − mean(negative): the paper's `cluster_mean` direction (not normalised). */
+export function meanDifference(pos: Float64Array[], neg: Float64Array[]): Float64Array {
+  if (pos.length === 0 || neg.length === 0) throw new Error('meanDifference: needs at least one positive and one negative activation');
+  const d = pos[0]!.length;
+  const out = new Float64Array(d);
+  for (const p of pos) for (let i = 0; i < d; i++) out[i]! += p[i]! / pos.length;
+  for (const n of neg) for (let i = 0; i < d; i++) out[i]! -= n[i]! / neg.length;
+  return out;
+}
+
+/**
+ * First principal direction of the pair differences d_i = pos_i − neg_i (uncentred, i.e. the
+ * top eigenvector of Σ d dᵀ, as PCA on differences of randomly ordered pairs), sign-aligned with
+ * the mean difference. Computed by power iteration on the n×n Gram matrix (n pairs ≪ hidden).
+ * Returned unit-norm, or rescaled to the mean difference's norm.
+ */
+export function pcaDirection(pos: Float64Array[], neg: Float64Array[], { rescale = true, iterations = 500 } = {}): Float64Array {
+  if (pos.length !== neg.length || pos.length === 0) throw new Error(`pcaDirection: needs matched pairs, got ${pos.length} positive and ${neg.length} negative`);
+  const n = pos.length;
+  const d = pos[0]!.length;
+  const diffs = pos.map((p, i) => p.map((v, j) => v - neg[i]![j]!));
+  const gram = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += diffs[i]![k]! * diffs[j]![k]!;
+      gram[i * n + j] = s;
+      gram[j * n + i] = s;
+    }
+  }
+  // Power iteration from a fixed, non-degenerate start (deterministic).
+  let u = new Float64Array(n).map((_, i) => 1 + i / n);
+  for (let it = 0; it < iterations; it++) {
+    const next = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += gram[i * n + j]! * u[j]!;
+      next[i] = s;
+    }
+    const norm = Math.hypot(...next) || 1;
+    const delta = next.reduce((p, v, i) => p + Math.abs(v / norm - u[i]!), 0);
+    u = next.map((v) => v / norm);
+    if (delta < 1e-15) break;
+  }
+  // Right singular vector: v = Dᵀ u / |Dᵀ u|.
+  const v = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) v[k]! += u[i]! * diffs[i]![k]!;
+  const mean = meanDifference(pos, neg);
+  const sign = v.reduce((p, x, k) => p + x * mean[k]!, 0) < 0 ? -1 : 1;
+  const vn = Math.hypot(...v) || 1;
+  const scale = (sign / vn) * (rescale ? Math.hypot(...mean) : 1);
+  return v.map((x) => x * scale);
+}
