@@ -48,7 +48,7 @@ export default async function run(ctx: SuiteContext): Promise<void> {
       const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
       const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
       Object.assign(meta, { simd, threads });
-      suite.note(`tfjs-wasm: SIMD ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'unavailable in Node (single-threaded)'}`);
+      suite.note(`tfjs-wasm: SIMD ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off (tfjs-backend-wasm disables them under Node): single-threaded'}`);
     }
     for (const { n, a, b } of inputs) {
       const ta = tf.tensor2d(a, [n, n]);
@@ -73,6 +73,6 @@ export default async function run(ctx: SuiteContext): Promise<void> {
       tb.dispose();
     }
   }
-  suite.note('kts-cpu: plain TypeScript, single thread, packed 4x3 register-tiled micro-kernel, float64 accumulation');
+  suite.note('kts-cpu: plain TypeScript, single thread, packed 4x3 register-tiled micro-kernel, double accumulation');
   suite.finish();
 }

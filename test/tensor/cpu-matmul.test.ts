@@ -213,3 +213,18 @@ test('matmulStrided: repeated calls of varying sizes reuse scratch correctly', (
     });
   }
 });
+
+test('matmulStrided: tiny shapes (direct-loop path) in every layout and dtype', () => {
+  let seed = 900;
+  const dims = [2, 3, 4, 5, 6];
+  for (const M of dims) for (const N of dims) for (const K of dims) {
+    for (const [aLayout, bLayout] of [['row', 'row'], ['col', 'col'], ['rowFlip', 'row']] as [Layout, Layout][]) {
+      for (const t of ['f32', 'f64'] as DType[]) {
+        runCase({
+          M, N, K, aType: t, bType: t, cType: t, aLayout, bLayout,
+          aStep: seed % 3 + 1, bStep: 1, aPad: 1, bPad: seed % 2, aOff: 2, bOff: seed % 3, cOff: 1, seed: seed++,
+        });
+      }
+    }
+  }
+});

@@ -19,7 +19,7 @@
  *     its tile to a small scratch, which is then stored/added into C (rows/cols clipped).
  *   - Accumulation is in double precision inside a KC slice; partial sums cross KC slices
  *     through C itself (so f32 outputs round once per 256-deep slice; f64 is plain double).
- *   - Small problems (M·N·K < SMALL_WORK) and matrix–vector shapes (M = 1 or N = 1) use
+ *   - Tiny problems (M·N·K < SMALL_WORK) and matrix–vector shapes (M = 1 or N = 1) use
  *     direct loops, avoiding packing overhead.
  */
 
@@ -35,16 +35,20 @@ const KC = 256;
 const MC = MR * 16;
 /** N block width (multiple of NR). */
 const NC = NR * 1364;
-/** Below this many multiply-adds the plain loop beats packing. */
-const SMALL_WORK = 32768;
+/**
+ * Below this many multiply-adds the plain loop beats packing. Measured (f32, square n):
+ * plain loop 0.8–2 GFLOP/s for every n; packed path 1.35 (n=4), 2.2 (n=6), 4.5 (n=12), 5.8 (n=32).
+ */
+const SMALL_WORK = 128;
 
 /**
  * Packed panels live in plain JS arrays with PACKED_DOUBLE_ELEMENTS (unboxed doubles), not in
- * Float64Arrays: once anything in the process has detached an ArrayBuffer (lodash, hence
- * benchmark.js, does at load time; so can transfers to workers), V8 invalidates its
- * "ArrayBufferDetaching" protector and every typed-array load in optimized code gains a
- * detached-buffer check. Measured on this kernel: typed arrays 6.8 → 5.2 GFLOP/s after
- * invalidation; double arrays stay at ~6.8 either way.
+ * Float64Arrays: once anything in the process has detached an ArrayBuffer, V8 invalidates its
+ * "ArrayBufferDetaching" protector for good and every typed-array load in optimized code gains
+ * a detached-buffer check. That is common: under tsx, any CommonJS require() does it (seen with
+ * --trace-protector-invalidation), as does transferring buffers to workers. Measured on this
+ * kernel: typed-array panels drop from ~6.8 to ~5.2 GFLOP/s after invalidation; double arrays
+ * stay at ~7 either way.
  */
 type DoubleArray = number[];
 

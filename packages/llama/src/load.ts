@@ -1,0 +1,109 @@
+// Loading and saving HF-format Llama checkpoints (config.json + safetensors, single or sharded).
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import nodePath from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CpuStorage, type Tensor, safetensors, tensor } from '@kts/tensor';
+import { configToJson, readConfig } from './config.ts';
+import { LlamaForCausalLM, expectedShapes, hfStateDict, setParameter } from './model.ts';
+
+export interface LoadModelOptions {
+  device?: string;
+  dtype?: 'float32';
+  /** Mark loaded parameters as requiring gradients (default false: a frozen base model). */
+  requiresGrad?: boolean;
+}
+
+/** Tensors a checkpoint may carry that the model does not use. */
+const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
+
+const shapeStr = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+/**
+ * Loads `<dir>/config.json` and `model.safetensors` (or a sharded `model.safetensors.index.json`).
+ * Every tensor's name, shape and presence is checked from the headers before any weight is read;
+ * weights are then read one at a time straight into the model (F16/BF16 decode to float32), so
+ * peak memory stays near the size of the float32 weights.
+ */
+export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<LlamaForCausalLM> {
+  if (opts.dtype && opts.dtype !== 'float32') throw new Error(`loadModel: only dtype 'float32' is supported, got '${opts.dtype}'`);
+  const config = readConfig(dir);
+  const configFile = nodePath.join(dir, 'config.json');
+  const reader = safetensors.openCheckpoint(dir);
+  try {
+    const expected = expectedShapes(config);
+    const names = reader.names();
+    const unexpected = names.filter((n) => !expected.has(n) && !IGNORED.test(n) && !(config.tieWordEmbeddings && n === 'lm_head.weight'));
+    if (unexpected.length) {
+      throw new Error(`loadModel: ${reader.path} has unexpected tensor(s) ${unexpected.map((n) => `"${n}"`).join(', ')} not in a Llama model with the config ${configFile}`);
+    }
+    const missing = [...expected.keys()].filter((n) => !reader.has(n));
+    if (missing.length) {
+      const list = missing.slice(0, 8).map((n) => `"${n}" (expected shape ${shapeStr(expected.get(n)!)})`).join(', ');
+      throw new Error(`loadModel: tensor(s) ${list}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''} missing from ${reader.path}`);
+    }
+    for (const [name, shape] of expected) {
+      const info = reader.info(name);
+      if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+        throw new Error(`loadModel: tensor "${name}" in ${info.file} has shape ${shapeStr(info.shape)}, but ${configFile} implies ${shapeStr(shape)}`);
+      }
+      if (!['F32', 'F16', 'BF16', 'F64'].includes(info.dtype)) {
+        throw new Error(`loadModel: tensor "${name}" in ${info.file} has dtype ${info.dtype}; expected a float dtype (F32, F16, BF16)`);
+      }
+    }
+    const model = new LlamaForCausalLM(config, { device: opts.device, init: 'empty' });
+    for (const [name, shape] of expected) {
+      const raw = reader.read(name, { as: 'f32' });
+      const t = tensor(raw.data as Float32Array, shape, { device: opts.device, dtype: 'float32' });
+      t.requiresGrad = opts.requiresGrad ?? false;
+      setParameter(model, name, t);
+    }
+    if (!opts.requiresGrad) model.requiresGrad_(false);
+    return model;
+  } finally {
+    reader.close();
+  }
+}
+
+export interface SaveModelOptions {
+  /** Storage dtype of the weights (default F32). */
+  dtype?: 'F32' | 'BF16' | 'F16';
+}
+
+/**
+ * Writes `<dir>/config.json` and `<dir>/model.safetensors` (each atomically: temp file + rename).
+ * LoRA-wrapped projections are saved merged (W + scaling · B·A), under HF names.
+ */
+export async function saveModel(model: LlamaForCausalLM, dir: string, opts: SaveModelOptions = {}): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const dtype = opts.dtype ?? 'F32';
+  const sd = hfStateDict(model);
+  const out: Record<string, safetensors.WritableTensor> = {};
+  for (const [name, t] of Object.entries(sd)) {
+    out[name] = { shape: [...t.shape], data: await float32Data(t), dtype };
+  }
+  const cfg = { ...configToJson(model.config), torch_dtype: dtype === 'F32' ? 'float32' : dtype === 'BF16' ? 'bfloat16' : 'float16' };
+  writeFileAtomic(nodePath.join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  safetensors.writeSafetensors(nodePath.join(dir, safetensors.SINGLE_FILE), out, { format: 'pt' });
+}
+
+/** A tensor's float32 values, without a copy when it is a contiguous CPU float32 tensor. */
+async function float32Data(t: Tensor): Promise<Float32Array> {
+  const s = t.storage;
+  if (s instanceof CpuStorage && s.data instanceof Float32Array && t.offset === 0 && s.data.length === t.size && t.strides.every((st, i) => st === t.strides[i])) {
+    let expect = 1;
+    let contiguous = true;
+    for (let i = t.ndim - 1; i >= 0; i--) {
+      if (t.shape[i] !== 1 && t.strides[i] !== expect) contiguous = false;
+      expect *= t.shape[i]!;
+    }
+    if (contiguous) return s.data;
+  }
+  const d = await t.cast('float32').data();
+  return d instanceof Float32Array ? d : Float32Array.from(d);
+}
+
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}

@@ -1,0 +1,34 @@
+// Turning dataset records into model input text.
+import type { TokenizerLike } from './model.ts';
+
+/** A chat formatter: (prompt, answer) → text the model sees (answer may be empty: generation prompt). */
+export type ChatFormatter = (prompt: string, answer: string) => string;
+
+/** Llama-2 chat, in the paper's steering format: `[INST] {prompt}\nAnswer: [/INST] {answer}`. */
+export const llama2AnswerFormat: ChatFormatter = (prompt, answer) => `[INST] ${prompt}\nAnswer: [/INST] ${answer}`;
+
+export interface Formatted {
+  text: string;
+  /** Character offset where the answer begins (answer-mean extraction averages from there). */
+  answerStart: number;
+}
+
+export function formatPair(format: ChatFormatter | null, prompt: string | undefined, answer: string): Formatted {
+  if (prompt === undefined) {
+    if (!format) return { text: answer, answerStart: 0 };
+    const text = format(answer, '');
+    return { text, answerStart: 0 };
+  }
+  if (!format) return { text: prompt + answer, answerStart: prompt.length };
+  const prefix = format(prompt, '');
+  const text = format(prompt, answer);
+  return { text, answerStart: text.startsWith(prefix) ? prefix.length : text.length - answer.length };
+}
+
+/** Token ids for a formatted text, and the index of the first answer token. */
+export function tokenizeFormatted(tok: TokenizerLike, f: Formatted): { ids: number[]; answerFrom: number } {
+  const ids = tok.encode(f.text, { bos: true });
+  if (f.answerStart === 0) return { ids, answerFrom: 0 };
+  const prefixIds = tok.encode(f.text.slice(0, f.answerStart), { bos: true });
+  return { ids, answerFrom: Math.min(prefixIds.length, ids.length - 1) };
+}

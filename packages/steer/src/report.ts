@@ -1,0 +1,64 @@
+// Results as people read them: JSON, a Markdown table, and an SVG plot of steering effect
+// against side-effect KL (rendered headless with Vega-Lite, no browser or canvas needed).
+import { writeFileSync, renameSync } from 'node:fs';
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+
+export interface SweepRow {
+  model: string;
+  concept: string;
+  coeff: number;
+  steeringEffect: number;
+  sideEffectKL: number;
+  [extra: string]: string | number;
+}
+
+export function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+export function markdownTable(rows: Record<string, string | number>[], columns?: string[]): string {
+  if (rows.length === 0) return '';
+  const cols = columns ?? Object.keys(rows[0]!);
+  const fmt = (v: string | number | undefined) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(4)) : (v ?? ''));
+  return [
+    `| ${cols.join(' | ')} |`,
+    `| ${cols.map((c) => (typeof rows[0]![c] === 'number' ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${cols.map((c) => fmt(r[c])).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** Steering effect (y) against side-effect KL (x), one line per model and concept, points labelled by coefficient. */
+export async function sweepPlotSvg(rows: SweepRow[], title: string): Promise<string> {
+  const spec: vl.TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 420,
+    height: 300,
+    data: { values: rows.map((r) => ({ ...r, series: `${r.model} · ${r.concept}` })) },
+    layer: [
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'sideEffectKL', type: 'quantitative', title: 'side-effect KL (nats / token)' },
+          y: { field: 'steeringEffect', type: 'quantitative', title: 'steering effect (Δ behaviour vs coeff 0)' },
+          color: { field: 'series', type: 'nominal', title: 'model · concept' },
+          order: { field: 'coeff', type: 'quantitative' },
+        },
+      },
+      {
+        mark: { type: 'text', dx: 8, dy: -6, fontSize: 9 },
+        encoding: {
+          x: { field: 'sideEffectKL', type: 'quantitative' },
+          y: { field: 'steeringEffect', type: 'quantitative' },
+          text: { field: 'coeff', type: 'quantitative' },
+          color: { field: 'series', type: 'nominal' },
+        },
+      },
+    ],
+  };
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  return view.toSVG();
+}
