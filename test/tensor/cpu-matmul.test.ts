@@ -228,3 +228,24 @@ test('matmulStrided: tiny shapes (direct-loop path) in every layout and dtype', 
     }
   }
 });
+
+test('matmulStrided: Inf/NaN propagate like the naive loop (0 * Inf = NaN is not skipped)', () => {
+  for (const [M, N, K] of [[1, 20, 9], [20, 1, 9], [3, 3, 3], [40, 30, 20]] as [number, number, number][]) {
+    const a = new Float64Array(M * K).map((_, i) => (i % 3 === 0 ? 0 : 1 + (i % 5)));
+    const b = new Float64Array(K * N).map((_, i) => 0.5 + (i % 7));
+    b[0] = Infinity; // B[0, 0]
+    b[N + 1 < K * N ? N + 1 : 0] = NaN; // B[1, 1]
+    a[a.length - 1] = -Infinity; // A[M-1, K-1]
+    const c = new Float64Array(M * N);
+    matmulStrided(a, 0, K, 1, b, 0, N, 1, c, 0, M, N, K);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let ref = 0;
+        for (let k = 0; k < K; k++) ref += a[i * K + k] * b[k * N + j];
+        const got = c[i * N + j];
+        if (Number.isFinite(ref)) assert.ok(Math.abs(got - ref) <= 1e-12 * Math.abs(ref) + 1e-12, `${M}x${N}x${K} [${i},${j}]`);
+        else assert.ok(Object.is(got, ref) || (Number.isNaN(got) && Number.isNaN(ref)), `${M}x${N}x${K} [${i},${j}]: ${got} vs ${ref}`);
+      }
+    }
+  }
+});

@@ -16,3 +16,18 @@ export { generate, type GenerateOptions } from './generate.ts';
 export { readLlama2c, importLlama2c, type Llama2cCheckpoint } from './llama2c.ts';
 
 // ---- tokenizer exports (owned by the tokenizer engineer; append `export * from './tokenizer….ts'` lines below) ----
+export {
+  type Tokenizer, type TokenizerKind, type EncodeOptions, type DecodeOptions, type SpecialToken,
+  type StreamDecoderOptions, type LoadTokenizerOptions, type SaveLlama2TokenizerOptions,
+  loadTokenizer, llama2Tokenizer, llama2TokenizerModelBytes, saveLlama2TokenizerModel,
+  SentencePieceTokenizer, HfJsonTokenizer, StreamDecoder, TokenizerLoadError,
+  LLAMA2_TOKENIZER_MD5, LLAMA2_TOKENIZER_CONFIG,
+} from './tokenizer.ts';
+export { parseSpmModel, PieceType, ModelType, ProtoError, type SpmModel, type SpmPiece } from './tokenizer-spm-proto.ts';
+export { spmDecode } from './tokenizer-spm-decode.ts';
+export {
+  type ChatMessage, type ChatFormat, type ApplyChatTemplateOptions, type PromptAnswerParts,
+  applyChatTemplate, encodeChat, formatPromptAnswer, formatPromptAnswerParts, renderLlama2Chat, renderChatML,
+  renderJinjaChatTemplate, defaultChatFormat, usesLlama2Format, pythonStrip, ChatTemplateError,
+  LLAMA2_CHAT_TEMPLATE, CHATML_CHAT_TEMPLATE,
+} from './chat.ts';

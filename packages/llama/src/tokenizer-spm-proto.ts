@@ -51,6 +51,8 @@ export interface SpmModel {
   pieces: SpmPiece[];
   trainerSpec: SpmTrainerSpec;
   normalizerSpec: SpmNormalizerSpec;
+  /** Whether it has a denormalizer (denormalizer_spec with a non-empty precompiled_charsmap). */
+  hasDenormalizer: boolean;
   /** Whether the file had a trainer_spec / normalizer_spec message (every real model has both). */
   hasTrainerSpec: boolean;
   hasNormalizerSpec: boolean;
@@ -64,7 +66,8 @@ export class ProtoError extends Error {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: keep a leading U+FEFF (the Llama-2 vocabulary has a piece that is just U+FEFF).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Reader {
   pos: number;
@@ -255,6 +258,7 @@ export function parseSpmModel(buf: Uint8Array): SpmModel {
   const pieces: SpmPiece[] = [];
   let trainer: SpmTrainerSpec | undefined;
   let normalizer: SpmNormalizerSpec | undefined;
+  let hasDenormalizer = false;
   while (!r.done) {
     const [f, w] = r.tag();
     if (f === 1) {
@@ -269,12 +273,17 @@ export function parseSpmModel(buf: Uint8Array): SpmModel {
       expectWire(r, w, 2, 'ModelProto.normalizer_spec');
       const [s, e] = r.bytes();
       normalizer = parseNormalizerSpec(buf, s, e);
+    } else if (f === 5) {
+      expectWire(r, w, 2, 'ModelProto.denormalizer_spec');
+      const [s, e] = r.bytes();
+      hasDenormalizer = parseNormalizerSpec(buf, s, e).hasPrecompiledCharsmap;
     } else r.skip(w);
   }
   return {
     pieces,
     trainerSpec: trainer ?? parseTrainerSpec(buf, 0, 0),
     normalizerSpec: normalizer ?? parseNormalizerSpec(buf, 0, 0),
+    hasDenormalizer,
     hasTrainerSpec: trainer !== undefined,
     hasNormalizerSpec: normalizer !== undefined,
   };

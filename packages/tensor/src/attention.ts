@@ -11,6 +11,7 @@ import type { Tensor } from './tensor.ts';
  * q [B, H, Tq, D]; k, v [B, Hkv, Tk, D] with H a multiple of Hkv (each group of H/Hkv query
  * heads shares one key/value head, as HF's repeat_kv). With `causal`, query i sits at absolute
  * position Tk − Tq + i (so decoding against a KV cache works) and sees keys up to it.
+ * Rows whose keys are all masked give zeros (flash-attention convention), not NaN.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) {
@@ -32,6 +33,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     const kj = ops.arange(0, Tk, 1, { dtype: 'int32', device: q.device }).reshape([1, Tk]);
     scores = ops.where(kj.sub(qi).gt(Tk - Tq), -Infinity, scores);
   }
+  // A query whose keys are all masked (a padding position under left padding) gets zero
+  // output rather than NaN (softmax gives zeros for all −∞ rows), so nothing leaks into real
+  // positions in later layers.
   if (opts.mask) scores = scores.add(opts.mask);
   return scores.softmax(-1).matmul(vv);
 }

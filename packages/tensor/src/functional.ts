@@ -45,14 +45,19 @@ function alongLastAxis(x: Tensor, axis: number, fn: (t: Tensor) => Tensor): Tens
   return fn(x.transpose(a, -1)).transpose(a, -1);
 }
 
+/** Softmax along an axis; rows that are entirely −∞ give zeros (torch gives NaN). */
 export function softmax(x: Tensor, axis = -1): Tensor {
   return alongLastAxis(x, axis, (t) => {
     const fused = t.backend.fused?.softmax;
     if (fused) return fused(t);
     const out = ops.noGradValue(() => {
-          const e = t.sub(t.max(-1, true)).exp(); // subtract the max: exp never overflows
-          return e.div(e.sum(-1, true));
-        });
+      // Subtract the row max so exp never overflows. A row that is all −∞ (every key masked)
+      // gives zeros instead of torch's NaN, so masked padding positions stay finite.
+      const m = t.max(-1, true);
+      const e = t.sub(ops.where(m.eq(-Infinity), 0, m)).exp();
+      const s = e.sum(-1, true);
+      return e.div(ops.where(s.eq(0), 1, s));
+    });
     // d softmax: y ⊙ (g − Σ g⊙y)
     return record(out, 'softmax', [t], (g) => [out.mul(g.sub(g.mul(out).sum(-1, true)))]);
   });

@@ -116,6 +116,12 @@ export class Linear extends Module {
     this.weight = uniform([outFeatures, inFeatures], bound, opts).requiresGrad_();
     this.bias = opts.bias === false ? null : uniform([outFeatures], bound, opts).requiresGrad_();
   }
+  /** A Linear around existing tensors (no random init): weight [out, in], bias [out]. */
+  static fromWeight(weight: Tensor, bias: Tensor | null = null): Linear {
+    const lin = Object.create(Linear.prototype) as Linear;
+    Object.assign(lin, { training: true, inFeatures: weight.shape[1]!, outFeatures: weight.shape[0]!, weight, bias });
+    return lin;
+  }
   forward(x: Tensor): Tensor {
     const y = x.matmul(this.weight.transpose(0, 1));
     return this.bias ? y.add(this.bias) : y;

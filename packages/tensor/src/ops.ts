@@ -198,8 +198,12 @@ export function unary(op: UnaryOp, x0: Tensor): Tensor {
 }
 
 export function where(cond: Tensor, aIn: TensorLike, bIn: TensorLike): Tensor {
-  const like = aIn instanceof Tensor ? aIn : bIn instanceof Tensor ? bIn : cond;
-  const dtype = promote(...[aIn, bIn].map((v) => (v instanceof Tensor ? v.dtype : Number.isInteger(v) && like.dtype === 'int32' ? 'int32' : floatOf(like))));
+  // Scalars take the dtype of the tensor operand(s); with none, float32. An int tensor meeting a
+  // fractional scalar becomes float32 (as lift does).
+  const tensors = [aIn, bIn].filter((v): v is Tensor => v instanceof Tensor);
+  let dtype: DType = tensors.length ? promote(...tensors.map((t) => t.dtype)) : 'float32';
+  if (dtype === 'int32' && [aIn, bIn].some((v) => typeof v === 'number' && !Number.isInteger(v))) dtype = 'float32';
+  const like = tensors[0] ?? cast(cond, dtype === 'int32' ? 'float32' : dtype);
   const a = cast(lift(aIn, like), dtype);
   const b = cast(lift(bIn, like), dtype);
   sameDevice('where', cond, a, b);

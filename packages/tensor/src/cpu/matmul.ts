@@ -10,13 +10,13 @@
  *     block a slice of A is packed; then the micro-kernel sweeps MR×NR tiles.
  *   - Packing copies A into MR-row micro-panels (for each k: MR consecutive values) and B
  *     into NR-column micro-panels (for each k: NR consecutive values), in double-element JS
- *     arrays (see DoubleArray below) that live at module level and only grow. Packing reads any strides,
- *     so every layout takes the same fast path; edge panels are zero-padded.
+ *     arrays (see DoubleArray below) that live at module level and only grow. Packing reads
+ *     any strides, so every layout takes the same fast path; edge panels are zero-padded.
  *   - Micro-kernel: MR×NR = 4×3 accumulators held in local variables (JS doubles), one
  *     rank-1 update per k. 4×3 measured fastest on x64 V8 among 1×8 ... 8×4 shapes (larger
  *     tiles spill: x64 has 16 XMM registers, and k-unrolling also hurt). The kernel only
- *     sees packed double arrays, so it stays monomorphic whatever the caller's dtype. It writes
- *     its tile to a small scratch, which is then stored/added into C (rows/cols clipped).
+ *     sees packed double arrays, so it stays monomorphic whatever the caller's dtype. It
+ *     writes its tile to a small scratch, then stored/added into C (rows/cols clipped).
  *   - Accumulation is in double precision inside a KC slice; partial sums cross KC slices
  *     through C itself (so f32 outputs round once per 256-deep slice; f64 is plain double).
  *   - Tiny problems (M·N·K < SMALL_WORK) and matrix–vector shapes (M = 1 or N = 1) use
@@ -102,11 +102,12 @@ export function matmulStrided(
     return;
   }
   if (M === 1) {
-    gemvRow(a, aOff, aColStride, b, bOff, bRowStride, bColStride, c, cOff, N, K);
+    gemv(a, aOff, aColStride, b, bOff, bRowStride, bColStride, c, cOff, N, K);
     return;
   }
   if (N === 1) {
-    gemvCol(a, aOff, aRowStride, aColStride, b, bOff, bRowStride, c, cOff, M, K);
+    // c[i] = sum_k b[k] * A[i, k]: the same product with A read as a K×M matrix.
+    gemv(b, bOff, bRowStride, a, aOff, aColStride, aRowStride, c, cOff, M, K);
     return;
   }
   if (M * N * K < SMALL_WORK) {
@@ -159,69 +160,55 @@ function smallMatmul(
   }
 }
 
-/** M = 1: c[j] = sum_k a[k] * B[k, j]. */
-function gemvRow(
-  a: FloatArray, aOff: number, acs: number,
+/**
+ * Vector–matrix product: c[j] = sum_k x[k] * B[k, j] for j < N, where x[k] = x[xOff + k*xs] and
+ * B[k, j] = b[bOff + k*brs + j*bcs]. Serves M = 1 directly and N = 1 with A read as B^T.
+ */
+function gemv(
+  x: FloatArray, xOff: number, xs: number,
   b: FloatArray, bOff: number, brs: number, bcs: number,
   c: FloatArray, cOff: number, N: number, K: number,
 ): void {
   if (bcs === 1 && N >= 8) {
-    // Rows of B are contiguous: axpy each row into a double accumulator.
+    // Rows of B are contiguous: axpy four rows at a time into a double accumulator.
     if (rowAcc.length < N) rowAcc = new Float64Array(N);
     const acc = rowAcc;
     acc.fill(0, 0, N);
-    for (let k = 0; k < K; k++) {
-      const av = a[aOff + k * acs];
-      if (av === 0) continue;
-      const br = bOff + k * brs;
-      for (let j = 0; j < N; j++) acc[j] += av * b[br + j];
+    let k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const xi = xOff + k * xs;
+      const x0 = x[xi], x1 = x[xi + xs], x2 = x[xi + 2 * xs], x3 = x[xi + 3 * xs];
+      const r0 = bOff + k * brs, r1 = r0 + brs, r2 = r1 + brs, r3 = r2 + brs;
+      for (let j = 0; j < N; j++) acc[j] += x0 * b[r0 + j] + x1 * b[r1 + j] + x2 * b[r2 + j] + x3 * b[r3 + j];
+    }
+    for (; k < K; k++) {
+      const x0 = x[xOff + k * xs];
+      const r0 = bOff + k * brs;
+      for (let j = 0; j < N; j++) acc[j] += x0 * b[r0 + j];
     }
     for (let j = 0; j < N; j++) c[cOff + j] = acc[j];
     return;
   }
+  // Otherwise one dot product per output, four partial sums to break the add dependency chain.
+  const K4 = K - (K & 3);
   for (let j = 0; j < N; j++) {
-    let s = 0;
-    let ai = aOff;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let xi = xOff;
     let bi = bOff + j * bcs;
-    for (let k = 0; k < K; k++) {
-      s += a[ai] * b[bi];
-      ai += acs;
+    for (let k = 0; k < K4; k += 4) {
+      s0 += x[xi] * b[bi];
+      s1 += x[xi + xs] * b[bi + brs];
+      s2 += x[xi + 2 * xs] * b[bi + 2 * brs];
+      s3 += x[xi + 3 * xs] * b[bi + 3 * brs];
+      xi += 4 * xs;
+      bi += 4 * brs;
+    }
+    for (let k = K4; k < K; k++) {
+      s0 += x[xi] * b[bi];
+      xi += xs;
       bi += brs;
     }
-    c[cOff + j] = s;
-  }
-}
-
-/** N = 1: c[i] = sum_k A[i, k] * b[k]. */
-function gemvCol(
-  a: FloatArray, aOff: number, ars: number, acs: number,
-  b: FloatArray, bOff: number, brs: number,
-  c: FloatArray, cOff: number, M: number, K: number,
-): void {
-  if (ars === 1 && M >= 8) {
-    // Columns of A are contiguous (A is a transposed view): axpy each column.
-    if (rowAcc.length < M) rowAcc = new Float64Array(M);
-    const acc = rowAcc;
-    acc.fill(0, 0, M);
-    for (let k = 0; k < K; k++) {
-      const bv = b[bOff + k * brs];
-      if (bv === 0) continue;
-      const ac = aOff + k * acs;
-      for (let i = 0; i < M; i++) acc[i] += bv * a[ac + i];
-    }
-    for (let i = 0; i < M; i++) c[cOff + i] = acc[i];
-    return;
-  }
-  for (let i = 0; i < M; i++) {
-    let s = 0;
-    let ai = aOff + i * ars;
-    let bi = bOff;
-    for (let k = 0; k < K; k++) {
-      s += a[ai] * b[bi];
-      ai += acs;
-      bi += brs;
-    }
-    c[cOff + i] = s;
+    c[cOff + j] = (s0 + s1) + (s2 + s3);
   }
 }
 

@@ -1,0 +1,198 @@
+// matmul.wgsl — batched f32 matrix multiply.
+//
+//   NN (TRANS_B = false):  C[b] = A[b] · B[b]      A: [M,K]  B: [K,N]  C: [M,N]
+//   NT (TRANS_B = true):   C[b] = A[b] · B[b]ᵀ     A: [M,K]  B: [N,K]  C: [M,N]
+//
+// All matrices are row-major and contiguous inside one batch entry. The batch index is
+// workgroup_id.z, split into two dims (z = b0 * batch1 + b1) and each operand has its own
+// element offset and per-dim batch strides in the uniform block, so broadcast batch dims are
+// expressed with stride 0 (e.g. A [2,3,M,K] · B [3,K,N] → strides bS0 = 0, bS1 = K*N).
+//
+// Entry points (same bindings, different element types):
+//   main_vec4   — requires K % 4 == 0, N % 4 == 0 and all offsets/strides % 4 == 0.
+//                 A and B are read with vec4 loads, C written with vec4 stores.
+//   main_scalar — any M, N, K and offsets (fallback), scalar loads, k step 1.
+// Any M, N, K ≥ 1 are supported: out-of-range rows/columns are clamped on load and masked on
+// store, so edge tiles are correct and nothing outside C's [M,N] window is written.
+//
+// Dispatch: workgroups = (ceil(M / 16), ceil(N / (16 * WG_X)), batch0 * batch1).
+// Tile: one invocation computes 16 rows × 16 columns (16 × 4 vec4 accumulators); the WG_X
+// invocations of a workgroup take interleaved vec4 column groups (column vec4 index
+// = wid.y * 4 * WG_X + c * WG_X + lid.x), i.e. a workgroup covers a 16 × (16·WG_X) block.
+// Rows go on workgroup_id.x so consecutively scheduled workgroups share the same B column
+// strip (it stays in L2); putting columns on x halved throughput on llvmpipe.
+// Limits: each binding ≤ maxStorageBufferBindingSize (128 MiB on llvmpipe); batch ≤ 65535;
+// ceil(M/16) ≤ 65535. No workgroup memory is used.
+//
+// Why this shape (Mesa llvmpipe 22.3, LLVM 15, AMD EPYC 2 cores, Dawn GL ES backend):
+// llvmpipe runs WG_X invocations as SIMD lanes (8 at 256-bit, 16 with
+// LP_NATIVE_VECTOR_WIDTH=512). FMAs are cheap (a no-load variant of this loop ran at
+// ~177 GFLOP/s), but every SSBO *and* workgroup-memory load is a per-lane scalar loop with
+// bounds checks (~35-40 cycles per vec4 load for 8 lanes), so the kernel is bound by the number
+// of load instructions per FMA: (1/TM + 1/TN) per k. 16×16 per lane is the sweet spot: 32×32
+// (1024 accumulators) takes 100-200 s to compile and spills (13.6 GFLOP/s).
+// Measured at 1024³ (best of 4-6 runs, disable_robustness on, machine otherwise idle):
+//   shared-memory tiles (A,B via workgroup memory), 8×8 threads, 16×16/thread, K 16:  12.7
+//     (same, 8×8/thread: 5.6) — workgroup loads cost as much as SSBO loads, plus barriers
+//   direct (no workgroup memory), 8 lanes, columns on wid.x:  8×8: 24-26, 4×16: 22.7,
+//     16×8: 13.7, 8×16: 16.2   (B strips evicted between consecutive workgroups)
+//   direct, rows on wid.x ("swap"), 8 lanes:  8×8: 27.6, 8×16: 31.8, 16×8: 29.9,
+//     16×16 (loops): 33-34, 16×16 fully unrolled by hand: 22-29, 16×32: 31.7, 32×16: 32.1,
+//     32×32: 13.6
+//   same as textures (rgba32float textureLoad) instead of SSBOs: 16×16: 20.8, 8×8: 18.5
+//   16 lanes with LP_NATIVE_VECTOR_WIDTH=512, 16×16:  36.1   <- this kernel
+//   Tint robustness clamping (Dawn default) costs ~30 % on top; device.ts disables it on
+//   the llvmpipe path (llvmpipe bounds-checks every SSBO access itself).
+
+struct Params {
+  M: u32, N: u32, K: u32, batch1: u32,
+  aOff: u32, bOff: u32, cOff: u32, _pad0: u32,
+  aS0: u32, aS1: u32, bS0: u32, bS1: u32,
+  cS0: u32, cS1: u32, _pad1: u32, _pad2: u32,
+}
+
+// Invocations per workgroup (= SIMD lanes of llvmpipe: 8 at 256-bit, 16 at 512-bit).
+override WG_X: u32 = 8u;
+// false: C = A·B (B is [K,N]);  true: C = A·Bᵀ (B is [N,K]).
+override TRANS_B: bool = false;
+
+const TM: u32 = 16u;  // rows per invocation
+const TN4: u32 = 4u;  // vec4 column groups per invocation (16 columns)
+
+@group(0) @binding(0) var<storage, read> A4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> B4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> C4: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> A1: array<f32>;
+@group(0) @binding(1) var<storage, read> B1: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C1: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(WG_X, 1, 1)
+fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let M = p.M;
+  let N = p.N;
+  let K4 = p.K / 4u;
+  let N4 = N / 4u;
+  let b0 = wid.z / p.batch1;
+  let b1 = wid.z % p.batch1;
+  let aBase = (p.aOff + b0 * p.aS0 + b1 * p.aS1) / 4u;
+  let bBase = (p.bOff + b0 * p.bS0 + b1 * p.bS1) / 4u;
+  let cBase = (p.cOff + b0 * p.cS0 + b1 * p.cS1) / 4u;
+  let row0 = wid.x * TM;
+  let col40 = wid.y * (TN4 * WG_X) + lid.x;
+
+  // Clamped load offsets (edge tiles read valid memory; results are masked on store).
+  var aRow: array<u32, TM>;
+  for (var r = 0u; r < TM; r++) {
+    aRow[r] = aBase + min(row0 + r, M - 1u) * K4;
+  }
+  var acc: array<vec4<f32>, 64>;  // TM * TN4
+
+  if (TRANS_B) {
+    // B is [N,K]: one vec4 = 4 consecutive k of one column.
+    var bRow: array<u32, 16>;  // TN4 * 4 columns
+    for (var c = 0u; c < TN4; c++) {
+      for (var j = 0u; j < 4u; j++) {
+        bRow[c * 4u + j] = bBase + min((col40 + c * WG_X) * 4u + j, N - 1u) * K4;
+      }
+    }
+    for (var k4 = 0u; k4 < K4; k4++) {
+      var a: array<vec4<f32>, TM>;
+      for (var r = 0u; r < TM; r++) { a[r] = A4[aRow[r] + k4]; }
+      var bt: array<vec4<f32>, 16>;
+      for (var j = 0u; j < 16u; j++) { bt[j] = B4[bRow[j] + k4]; }
+      for (var kk = 0u; kk < 4u; kk++) {
+        for (var c = 0u; c < TN4; c++) {
+          let b = vec4<f32>(bt[c * 4u][kk], bt[c * 4u + 1u][kk], bt[c * 4u + 2u][kk], bt[c * 4u + 3u][kk]);
+          for (var r = 0u; r < TM; r++) {
+            acc[r * TN4 + c] = fma(vec4<f32>(a[r][kk]), b, acc[r * TN4 + c]);
+          }
+        }
+      }
+    }
+  } else {
+    // B is [K,N]: one vec4 = 4 consecutive columns of one k.
+    var bCol: array<u32, TN4>;
+    for (var c = 0u; c < TN4; c++) { bCol[c] = bBase + min(col40 + c * WG_X, N4 - 1u); }
+    for (var k4 = 0u; k4 < K4; k4++) {
+      var a: array<vec4<f32>, TM>;
+      for (var r = 0u; r < TM; r++) { a[r] = A4[aRow[r] + k4]; }
+      for (var kk = 0u; kk < 4u; kk++) {
+        let kRow = (k4 * 4u + kk) * N4;
+        var b: array<vec4<f32>, TN4>;
+        for (var c = 0u; c < TN4; c++) { b[c] = B4[bCol[c] + kRow]; }
+        for (var r = 0u; r < TM; r++) {
+          for (var c = 0u; c < TN4; c++) {
+            acc[r * TN4 + c] = fma(vec4<f32>(a[r][kk]), b[c], acc[r * TN4 + c]);
+          }
+        }
+      }
+    }
+  }
+
+  for (var r = 0u; r < TM; r++) {
+    let row = row0 + r;
+    if (row < M) {
+      for (var c = 0u; c < TN4; c++) {
+        let col4 = col40 + c * WG_X;
+        if (col4 < N4) { C4[cBase + row * N4 + col4] = acc[r * TN4 + c]; }
+      }
+    }
+  }
+}
+
+// Fallback for any K, N and offsets: scalar loads, k step 1. Same tiling and dispatch.
+@compute @workgroup_size(WG_X, 1, 1)
+fn main_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let M = p.M;
+  let N = p.N;
+  let K = p.K;
+  let b0 = wid.z / p.batch1;
+  let b1 = wid.z % p.batch1;
+  let aBase = p.aOff + b0 * p.aS0 + b1 * p.aS1;
+  let bBase = p.bOff + b0 * p.bS0 + b1 * p.bS1;
+  let cBase = p.cOff + b0 * p.cS0 + b1 * p.cS1;
+  let row0 = wid.x * TM;
+  let col40 = wid.y * (TN4 * WG_X) + lid.x;
+
+  var aRow: array<u32, TM>;
+  for (var r = 0u; r < TM; r++) { aRow[r] = aBase + min(row0 + r, M - 1u) * K; }
+  // Column j of this invocation's 16: (col40 + (j / 4) * WG_X) * 4 + j % 4, clamped.
+  // NN: element (k, col) at bBase + k * N + col.   NT: at bBase + col * K + k.
+  var bIdx: array<u32, 16>;
+  var bStep: u32;
+  for (var j = 0u; j < 16u; j++) {
+    let col = min((col40 + (j / 4u) * WG_X) * 4u + (j % 4u), N - 1u);
+    if (TRANS_B) { bIdx[j] = bBase + col * K; } else { bIdx[j] = bBase + col; }
+  }
+  if (TRANS_B) { bStep = 1u; } else { bStep = N; }
+  var acc: array<vec4<f32>, 64>;
+  for (var k = 0u; k < K; k++) {
+    var b: array<vec4<f32>, TN4>;
+    let kb = k * bStep;
+    for (var c = 0u; c < TN4; c++) {
+      b[c] = vec4<f32>(B1[bIdx[c * 4u] + kb], B1[bIdx[c * 4u + 1u] + kb],
+                       B1[bIdx[c * 4u + 2u] + kb], B1[bIdx[c * 4u + 3u] + kb]);
+    }
+    for (var r = 0u; r < TM; r++) {
+      let a = vec4<f32>(A1[aRow[r] + k]);
+      for (var c = 0u; c < TN4; c++) {
+        acc[r * TN4 + c] = fma(a, b[c], acc[r * TN4 + c]);
+      }
+    }
+  }
+  for (var r = 0u; r < TM; r++) {
+    let row = row0 + r;
+    if (row < M) {
+      for (var c = 0u; c < TN4; c++) {
+        let colBase = (col40 + c * WG_X) * 4u;
+        let v = acc[r * TN4 + c];
+        let o = cBase + row * N + colBase;
+        if (colBase < N) { C1[o] = v.x; }
+        if (colBase + 1u < N) { C1[o + 1u] = v.y; }
+        if (colBase + 2u < N) { C1[o + 2u] = v.z; }
+        if (colBase + 3u < N) { C1[o + 3u] = v.w; }
+      }
+    }
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * kernels/matmul.wgsl against a float64 CPU reference.
+ *
+ * Inputs are random in ±[0.5, 1.5) (never zero), output buffers are poisoned with NaN before
+ * every run so an unwritten element fails. Tolerance per element:
+ *   |gpu - ref| ≤ 1e-5 · Σ_k |a_ik|·|b_kj|  (+1e-30)
+ * i.e. relative to the sum of absolute products (f32 accumulation error grows ~ K·eps·that sum
+ * in the worst case; observed errors are ≪ 1e-6 of it).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { destroyDevice, getDevice } from '../../packages/webgpu/src/device.ts';
+import { getPool, readBuffer, writeBuffer, type BufferPool } from '../../packages/webgpu/src/pool.ts';
+import { getBatch, type Batch } from '../../packages/webgpu/src/kernel.ts';
+import { matmul, planMatmul, type MatmulShape } from '../../kernels/matmul.ts';
+
+const REL_TOL = 1e-5;
+
+let seed = 12345;
+function rand(): number {
+  seed = (seed * 1664525 + 1013904223) >>> 0;
+  return seed / 2 ** 32;
+}
+function randArray(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = 0.5 + rand();
+    a[i] = rand() < 0.5 ? -m : m;
+  }
+  return a;
+}
+
+interface Case {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  transB?: boolean;
+  /** [outer, inner] batch dims of C; A/B broadcast flags per dim. */
+  batch?: [number, number];
+  aBroadcast?: [boolean, boolean];
+  bBroadcast?: [boolean, boolean];
+  /** Extra element offsets (exercise non-zero / misaligned offsets). */
+  aOffset?: number;
+  bOffset?: number;
+  cOffset?: number;
+  expectEntry?: 'main_vec4' | 'main_scalar';
+}
+
+let pool: BufferPool;
+let batch: Batch;
+
+async function runCase(c: Case): Promise<void> {
+  const [b0, b1] = c.batch ?? [1, 1];
+  const { M, N, K } = c;
+  const aB = c.aBroadcast ?? [false, false];
+  const bB = c.bBroadcast ?? [false, false];
+  const aD0 = aB[0] ? 1 : b0, aD1 = aB[1] ? 1 : b1;
+  const bD0 = bB[0] ? 1 : b0, bD1 = bB[1] ? 1 : b1;
+  const aOff = c.aOffset ?? 0, bOff = c.bOffset ?? 0, cOff = c.cOffset ?? 0;
+  const a = randArray(aOff + aD0 * aD1 * M * K);
+  const b = randArray(bOff + bD0 * bD1 * K * N);
+  const aS: [number, number] = [aB[0] ? 0 : aD1 * M * K, aB[1] ? 0 : M * K];
+  const bS: [number, number] = [bB[0] ? 0 : bD1 * K * N, bB[1] ? 0 : K * N];
+  const cS: [number, number] = [b1 * M * N, M * N];
+  const shape: MatmulShape = {
+    M, N, K, transB: c.transB, batch: [b0, b1],
+    aOffset: aOff, bOffset: bOff, cOffset: cOff, aStrides: aS, bStrides: bS, cStrides: cS,
+  };
+  if (c.expectEntry) assert.equal(planMatmul(shape).entryPoint, c.expectEntry);
+  const cElems = cOff + b0 * b1 * M * N;
+  const A = pool.acquire(a.byteLength);
+  const B = pool.acquire(b.byteLength);
+  const C = pool.acquire(cElems * 4);
+  try {
+    writeBuffer(A, a);
+    writeBuffer(B, b);
+    writeBuffer(C, new Float32Array(C.size / 4).fill(NaN));
+    matmul(A, B, C, shape, batch);
+    const out = new Float32Array(await batch.read(C, cElems * 4));
+    let worst = 0;
+    for (let i0 = 0; i0 < b0; i0++) {
+      for (let i1 = 0; i1 < b1; i1++) {
+        const ao = aOff + i0 * aS[0] + i1 * aS[1];
+        const bo = bOff + i0 * bS[0] + i1 * bS[1];
+        const co = cOff + i0 * cS[0] + i1 * cS[1];
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            let s = 0, sAbs = 0;
+            for (let k = 0; k < K; k++) {
+              const av = a[ao + i * K + k]!;
+              const bv = c.transB ? b[bo + j * K + k]! : b[bo + k * N + j]!;
+              s += av * bv;
+              sAbs += Math.abs(av * bv);
+            }
+            const g = out[co + i * N + j]!;
+            const err = Math.abs(g - s) / (sAbs + 1e-30);
+            if (!(err <= REL_TOL)) {
+              assert.fail(`${c.name}: C[${i0},${i1}][${i},${j}] = ${g}, expected ${s} (rel err ${err})`);
+            }
+            worst = Math.max(worst, err);
+          }
+        }
+      }
+    }
+    // Elements before cOffset must stay untouched (NaN poison).
+    for (let i = 0; i < cOff; i++) assert.ok(Number.isNaN(out[i]!), `${c.name}: wrote before cOffset`);
+  } finally {
+    pool.release(A);
+    pool.release(B);
+    pool.release(C);
+  }
+}
+
+describe('matmul.wgsl vs float64 CPU reference', () => {
+  before(async () => {
+    await getDevice();
+    pool = await getPool();
+    batch = await getBatch();
+  });
+  after(() => destroyDevice());
+
+  const cases: Case[] = [
+    { name: '1x1x1', M: 1, N: 1, K: 1, expectEntry: 'main_scalar' },
+    { name: '1x4x4 vec4', M: 1, N: 4, K: 4, expectEntry: 'main_vec4' },
+    { name: 'primes 7x13x29', M: 7, N: 29, K: 13, expectEntry: 'main_scalar' },
+    { name: 'non-tile 130x257x66 (M×K×N)', M: 130, N: 66, K: 257, expectEntry: 'main_scalar' },
+    { name: 'non-tile vec4 130x256x68', M: 130, N: 68, K: 256, expectEntry: 'main_vec4' },
+    { name: 'long K 3x1000x5', M: 3, N: 5, K: 1000 },
+    { name: 'long K vec4 3x1000x8', M: 3, N: 8, K: 1000, expectEntry: 'main_vec4' },
+    { name: 'square 128', M: 128, N: 128, K: 128, expectEntry: 'main_vec4' },
+    { name: 'wide N 17x36x300', M: 17, N: 300, K: 36, expectEntry: 'main_vec4' },
+    { name: 'transB 7x13x29', M: 7, N: 29, K: 13, transB: true, expectEntry: 'main_scalar' },
+    { name: 'transB vec4 65x64x260', M: 65, N: 260, K: 64, transB: true, expectEntry: 'main_vec4' },
+    { name: 'transB 130x257x66', M: 130, N: 66, K: 257, transB: true },
+    { name: 'transB 1xKxN matvec 1x96x44', M: 1, N: 44, K: 96, transB: true, expectEntry: 'main_vec4' },
+    { name: 'batched [2,3] contiguous 5x8x12', M: 5, N: 12, K: 8, batch: [2, 3] },
+    { name: 'batched broadcast B outer dim [2,3] 9x12x20', M: 9, N: 20, K: 12, batch: [2, 3], bBroadcast: [true, false] },
+    { name: 'batched broadcast A both dims [2,3] 7x5x11', M: 7, N: 11, K: 5, batch: [2, 3], aBroadcast: [true, true] },
+    { name: 'batched broadcast transB [4,2] 19x16x24', M: 19, N: 24, K: 16, batch: [4, 2], transB: true, bBroadcast: [false, true] },
+    { name: 'offsets (aligned) 9x16x8', M: 9, N: 8, K: 16, aOffset: 4, bOffset: 8, cOffset: 12, expectEntry: 'main_vec4' },
+    { name: 'offsets (unaligned) 9x16x8', M: 9, N: 8, K: 16, aOffset: 3, bOffset: 1, cOffset: 5, expectEntry: 'main_scalar' },
+  ];
+  for (const c of cases) it(c.name, () => runCase(c));
+
+  it('rejects invalid shapes with clear errors', () => {
+    assert.throws(() => planMatmul({ M: 0, N: 1, K: 1 }), /M must be a positive integer/);
+    assert.throws(() => planMatmul({ M: 1, N: 1, K: 1, batch: [300, 300] }), /exceeds 65535/);
+  });
+});
