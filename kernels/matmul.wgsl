@@ -89,24 +89,31 @@ fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
   var acc: array<vec4<f32>, 64>;  // TM * TN4
 
   if (TRANS_B) {
-    // B is [N,K]: one vec4 = 4 consecutive k of one column.
-    var bRow: array<u32, 16>;  // TN4 * 4 columns
-    for (var c = 0u; c < TN4; c++) {
-      for (var j = 0u; j < 4u; j++) {
-        bRow[c * 4u + j] = bBase + min((col40 + c * WG_X) * 4u + j, N - 1u) * K4;
-      }
+    // B is [N,K]: one vec4 = 4 consecutive k of one column; 4×4 blocks are transposed in
+    // registers with constant swizzles (dynamic component indices blow up compile time).
+    var bRow: array<u32, 16>;  // 4 * TN4 columns
+    for (var j = 0u; j < 16u; j++) {
+      bRow[j] = bBase + min((col40 + (j / 4u) * WG_X) * 4u + (j % 4u), N - 1u) * K4;
     }
     for (var k4 = 0u; k4 < K4; k4++) {
       var a: array<vec4<f32>, TM>;
       for (var r = 0u; r < TM; r++) { a[r] = A4[aRow[r] + k4]; }
-      var bt: array<vec4<f32>, 16>;
-      for (var j = 0u; j < 16u; j++) { bt[j] = B4[bRow[j] + k4]; }
-      for (var kk = 0u; kk < 4u; kk++) {
-        for (var c = 0u; c < TN4; c++) {
-          let b = vec4<f32>(bt[c * 4u][kk], bt[c * 4u + 1u][kk], bt[c * 4u + 2u][kk], bt[c * 4u + 3u][kk]);
-          for (var r = 0u; r < TM; r++) {
-            acc[r * TN4 + c] = fma(vec4<f32>(a[r][kk]), b, acc[r * TN4 + c]);
-          }
+      for (var c = 0u; c < TN4; c++) {
+        let q0 = B4[bRow[c * 4u] + k4];
+        let q1 = B4[bRow[c * 4u + 1u] + k4];
+        let q2 = B4[bRow[c * 4u + 2u] + k4];
+        let q3 = B4[bRow[c * 4u + 3u] + k4];
+        let t0 = vec4<f32>(q0.x, q1.x, q2.x, q3.x);
+        let t1 = vec4<f32>(q0.y, q1.y, q2.y, q3.y);
+        let t2 = vec4<f32>(q0.z, q1.z, q2.z, q3.z);
+        let t3 = vec4<f32>(q0.w, q1.w, q2.w, q3.w);
+        for (var r = 0u; r < TM; r++) {
+          var s = acc[r * TN4 + c];
+          s = fma(vec4<f32>(a[r].x), t0, s);
+          s = fma(vec4<f32>(a[r].y), t1, s);
+          s = fma(vec4<f32>(a[r].z), t2, s);
+          s = fma(vec4<f32>(a[r].w), t3, s);
+          acc[r * TN4 + c] = s;
         }
       }
     }
@@ -130,13 +137,14 @@ fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
     }
   }
 
-  for (var r = 0u; r < TM; r++) {
-    let row = row0 + r;
-    if (row < M) {
-      for (var c = 0u; c < TN4; c++) {
-        let col4 = col40 + c * WG_X;
-        if (col4 < N4) { C4[cBase + row * N4 + col4] = acc[r * TN4 + c]; }
-      }
+  // Store loops have data-dependent trip counts on purpose: they stay loops (not unrolled into
+  // 64 guarded stores, each a per-lane loop in llvmpipe), which keeps compile time low.
+  let rows = min(TM, M - row0);
+  for (var r = 0u; r < rows; r++) {
+    let o = cBase + (row0 + r) * N4;
+    for (var c = 0u; c < TN4; c++) {
+      let col4 = col40 + c * WG_X;
+      if (col4 < N4) { C4[o + col4] = acc[r * TN4 + c]; }
     }
   }
 }
@@ -160,16 +168,15 @@ fn main_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   // Column j of this invocation's 16: (col40 + (j / 4) * WG_X) * 4 + j % 4, clamped.
   // NN: element (k, col) at bBase + k * N + col.   NT: at bBase + col * K + k.
   var bIdx: array<u32, 16>;
-  var bStep: u32;
   for (var j = 0u; j < 16u; j++) {
     let col = min((col40 + (j / 4u) * WG_X) * 4u + (j % 4u), N - 1u);
-    if (TRANS_B) { bIdx[j] = bBase + col * K; } else { bIdx[j] = bBase + col; }
+    bIdx[j] = bBase + select(col, col * K, TRANS_B);
   }
-  if (TRANS_B) { bStep = 1u; } else { bStep = N; }
+  let bStep = select(N, 1u, TRANS_B);
   var acc: array<vec4<f32>, 64>;
   for (var k = 0u; k < K; k++) {
-    var b: array<vec4<f32>, TN4>;
     let kb = k * bStep;
+    var b: array<vec4<f32>, TN4>;
     for (var c = 0u; c < TN4; c++) {
       b[c] = vec4<f32>(B1[bIdx[c * 4u] + kb], B1[bIdx[c * 4u + 1u] + kb],
                        B1[bIdx[c * 4u + 2u] + kb], B1[bIdx[c * 4u + 3u] + kb]);
@@ -181,18 +188,14 @@ fn main_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
       }
     }
   }
-  for (var r = 0u; r < TM; r++) {
-    let row = row0 + r;
-    if (row < M) {
-      for (var c = 0u; c < TN4; c++) {
-        let colBase = (col40 + c * WG_X) * 4u;
-        let v = acc[r * TN4 + c];
-        let o = cBase + row * N + colBase;
-        if (colBase < N) { C1[o] = v.x; }
-        if (colBase + 1u < N) { C1[o + 1u] = v.y; }
-        if (colBase + 2u < N) { C1[o + 2u] = v.z; }
-        if (colBase + 3u < N) { C1[o + 3u] = v.w; }
-      }
+  let rows = min(TM, M - row0);
+  for (var r = 0u; r < rows; r++) {
+    let o = cBase + (row0 + r) * N;
+    for (var c = 0u; c < TN4; c++) {
+      let colBase = (col40 + c * WG_X) * 4u;
+      let v = acc[r * TN4 + c];
+      let n = min(4u, max(N, colBase) - colBase);
+      for (var j = 0u; j < n; j++) { C1[o + colBase + j] = v[j]; }
     }
   }
 }

@@ -161,3 +161,37 @@ export function keywordJudge(positive: RegExp, negative?: RegExp): Judge {
   const count = (re: RegExp, s: string) => (s.match(new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`)) ?? []).length;
   return (texts) => texts.map((t) => count(positive, t) - (negative ? count(negative, t) : 0));
 }
+
+/** Per-sequence log-likelihood (sum over tokens after the first) of each text under the steered model. */
+export async function sequenceLogProbs(m: EvalModel, seqs: number[][], s: SteeringSetting, opts: EvalOptions = {}): Promise<{ logp: number; tokens: number }[]> {
+  const out: { logp: number; tokens: number }[] = [];
+  for (const group of chunks(seqs, opts.batchSize ?? 8)) {
+    const b = padBatch(group, { side: 'right', device: opts.device });
+    const steer = batchSteer(s.vector, s.layers, group.map(() => s.coeff), opts.device);
+    const lsm = noGrad(() => m.model.forward(b.ids, { attentionMask: b.mask, steer }).logits.logSoftmax(-1));
+    const [B, T, V] = lsm.shape as [number, number, number];
+    const lp = await lsm.data();
+    group.forEach((seq, i) => {
+      let sum = 0;
+      for (let t = 1; t < seq.length; t++) sum += lp[(i * T + t - 1) * V + seq[t]!]!;
+      out.push({ logp: sum, tokens: seq.length - 1 });
+    });
+    void B;
+  }
+  return out;
+}
+
+/**
+ * Contrast-pair behaviour score: mean over pairs of [log p(positive) − log p(negative)] per
+ * token. Steering towards the positive side raises it. Works for minimal pairs (same story,
+ * different sentiment) and for any {positive, negative} texts.
+ */
+export async function pairLogOdds(m: EvalModel, pairs: { positive: number[]; negative: number[] }[], s: SteeringSetting, opts: EvalOptions = {}): Promise<number> {
+  const pos = await sequenceLogProbs(m, pairs.map((p) => p.positive), s, opts);
+  const neg = await sequenceLogProbs(m, pairs.map((p) => p.negative), s, opts);
+  let sum = 0;
+  pairs.forEach((_, i) => {
+    sum += (pos[i]!.logp - neg[i]!.logp) / ((pos[i]!.tokens + neg[i]!.tokens) / 2);
+  });
+  return sum / pairs.length;
+}

@@ -1,4 +1,5 @@
 // Turning dataset records into model input text.
+import { applyChatTemplate, type Tokenizer, usesLlama2Format } from '@kts/llama';
 import type { TokenizerLike } from './model.ts';
 
 /** A chat formatter: (prompt, answer) → text the model sees (answer may be empty: generation prompt). */
@@ -27,8 +28,24 @@ export function formatPair(format: ChatFormatter | null, prompt: string | undefi
 
 /** Token ids for a formatted text, and the index of the first answer token. */
 export function tokenizeFormatted(tok: TokenizerLike, f: Formatted): { ids: number[]; answerFrom: number } {
-  const ids = tok.encode(f.text, { bos: true });
+  const ids = tok.encode(f.text, { bos: true, parseSpecial: true });
   if (f.answerStart === 0) return { ids, answerFrom: 0 };
-  const prefixIds = tok.encode(f.text.slice(0, f.answerStart), { bos: true });
+  const prefixIds = tok.encode(f.text.slice(0, f.answerStart), { bos: true, parseSpecial: true });
   return { ids, answerFrom: Math.min(prefixIds.length, ids.length - 1) };
+}
+
+/**
+ * The (prompt, answer) formatter for a tokenizer: the paper's Llama-2 format when the
+ * tokenizer is Llama-2's, else its chat template (one user turn + generation prompt) followed
+ * by the answer. The template's leading BOS text is dropped (encode adds BOS), and a space
+ * separates answer and prompt when the template ends mid-line (e.g. "Assistant:").
+ */
+export function chatFormatterFor(tok: Tokenizer): ChatFormatter {
+  if (usesLlama2Format(tok)) return llama2AnswerFormat;
+  return (prompt, answer) => {
+    let prefix = applyChatTemplate(tok, [{ role: 'user', content: prompt }], { addGenerationPrompt: true });
+    if (tok.bosToken && prefix.startsWith(tok.bosToken)) prefix = prefix.slice(tok.bosToken.length);
+    if (!answer) return prefix;
+    return prefix + (/[\s]$/.test(prefix) ? '' : ' ') + answer;
+  };
 }

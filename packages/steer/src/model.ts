@@ -21,7 +21,7 @@ export interface SteerableModel extends nn.Module {
 }
 
 export interface TokenizerLike {
-  encode(text: string, opts?: { bos?: boolean; eos?: boolean }): number[];
+  encode(text: string, opts?: { bos?: boolean; eos?: boolean; parseSpecial?: boolean }): number[];
   decode(ids: number[], opts?: { skipSpecial?: boolean }): string;
   readonly bosId: number | null | undefined;
   readonly eosId: number | null | undefined;
