@@ -73,7 +73,8 @@ export function planMatmul(s: MatmulShape, wgX = matmulWorkgroupWidth()): Matmul
   if (all.some((v) => !Number.isInteger(v) || v < 0)) throw new WebGPUError('matmul: offsets/strides must be integers ≥ 0');
   const vec4 = K % 4 === 0 && N % 4 === 0 && all.every((v) => v % 4 === 0);
   const gx = Math.ceil(M / MATMUL_TILE_M);
-  const gy = Math.ceil(N / (MATMUL_TILE_N_PER_LANE * wgX));
+  // main_vec4: 16 columns per invocation; main_scalar: 4.
+  const gy = Math.ceil(N / ((vec4 ? MATMUL_TILE_N_PER_LANE : 4) * wgX));
   if (gx > 65535 || gy > 65535) throw new WebGPUError(`matmul: grid [${gx}, ${gy}] exceeds 65535 workgroups`);
   const uniforms = new Uint32Array([M, N, K, b1, aOff, bOff, cOff, 0, aS[0], aS[1], bS[0], bS[1], cS[0], cS[1], 0, 0]);
   return {

@@ -98,21 +98,26 @@ fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
     for (var k4 = 0u; k4 < K4; k4++) {
       var a: array<vec4<f32>, TM>;
       for (var r = 0u; r < TM; r++) { a[r] = A4[aRow[r] + k4]; }
+      // t[c * 4 + kk] = columns 4c..4c+3 at k = 4·k4 + kk.
+      var t: array<vec4<f32>, 16>;
       for (var c = 0u; c < TN4; c++) {
         let q0 = B4[bRow[c * 4u] + k4];
         let q1 = B4[bRow[c * 4u + 1u] + k4];
         let q2 = B4[bRow[c * 4u + 2u] + k4];
         let q3 = B4[bRow[c * 4u + 3u] + k4];
-        let t0 = vec4<f32>(q0.x, q1.x, q2.x, q3.x);
-        let t1 = vec4<f32>(q0.y, q1.y, q2.y, q3.y);
-        let t2 = vec4<f32>(q0.z, q1.z, q2.z, q3.z);
-        let t3 = vec4<f32>(q0.w, q1.w, q2.w, q3.w);
-        for (var r = 0u; r < TM; r++) {
+        t[c * 4u] = vec4<f32>(q0.x, q1.x, q2.x, q3.x);
+        t[c * 4u + 1u] = vec4<f32>(q0.y, q1.y, q2.y, q3.y);
+        t[c * 4u + 2u] = vec4<f32>(q0.z, q1.z, q2.z, q3.z);
+        t[c * 4u + 3u] = vec4<f32>(q0.w, q1.w, q2.w, q3.w);
+      }
+      for (var r = 0u; r < TM; r++) {
+        let av = a[r];
+        for (var c = 0u; c < TN4; c++) {
           var s = acc[r * TN4 + c];
-          s = fma(vec4<f32>(a[r].x), t0, s);
-          s = fma(vec4<f32>(a[r].y), t1, s);
-          s = fma(vec4<f32>(a[r].z), t2, s);
-          s = fma(vec4<f32>(a[r].w), t3, s);
+          s = fma(vec4<f32>(av.x), t[c * 4u], s);
+          s = fma(vec4<f32>(av.y), t[c * 4u + 1u], s);
+          s = fma(vec4<f32>(av.z), t[c * 4u + 2u], s);
+          s = fma(vec4<f32>(av.w), t[c * 4u + 3u], s);
           acc[r * TN4 + c] = s;
         }
       }
@@ -137,19 +142,20 @@ fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
     }
   }
 
-  // Store loops have data-dependent trip counts on purpose: they stay loops (not unrolled into
-  // 64 guarded stores, each a per-lane loop in llvmpipe), which keeps compile time low.
-  let rows = min(TM, M - row0);
-  for (var r = 0u; r < rows; r++) {
-    let o = cBase + (row0 + r) * N4;
-    for (var c = 0u; c < TN4; c++) {
-      let col4 = col40 + c * WG_X;
-      if (col4 < N4) { C4[o + col4] = acc[r * TN4 + c]; }
+  for (var r = 0u; r < TM; r++) {
+    let row = row0 + r;
+    if (row < M) {
+      for (var c = 0u; c < TN4; c++) {
+        let col4 = col40 + c * WG_X;
+        if (col4 < N4) { C4[cBase + row * N4 + col4] = acc[r * TN4 + c]; }
+      }
     }
   }
 }
 
-// Fallback for any K, N and offsets: scalar loads, k step 1. Same tiling and dispatch.
+// Fallback for any K, N and offsets: scalar loads, k step 1, and a narrower tile: each
+// invocation computes 16 rows × 4 columns (column = (wid.y * WG_X + lid.x) * 4 + j), so the
+// dispatch is (ceil(M / 16), ceil(N / (4 * WG_X)), batch).
 @compute @workgroup_size(WG_X, 1, 1)
 fn main_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let M = p.M;
@@ -161,41 +167,38 @@ fn main_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   let bBase = p.bOff + b0 * p.bS0 + b1 * p.bS1;
   let cBase = p.cOff + b0 * p.cS0 + b1 * p.cS1;
   let row0 = wid.x * TM;
-  let col40 = wid.y * (TN4 * WG_X) + lid.x;
+  let colBase = (wid.y * WG_X + lid.x) * 4u;
 
   var aRow: array<u32, TM>;
   for (var r = 0u; r < TM; r++) { aRow[r] = aBase + min(row0 + r, M - 1u) * K; }
-  // Column j of this invocation's 16: (col40 + (j / 4) * WG_X) * 4 + j % 4, clamped.
   // NN: element (k, col) at bBase + k * N + col.   NT: at bBase + col * K + k.
-  var bIdx: array<u32, 16>;
-  for (var j = 0u; j < 16u; j++) {
-    let col = min((col40 + (j / 4u) * WG_X) * 4u + (j % 4u), N - 1u);
-    bIdx[j] = bBase + select(col, col * K, TRANS_B);
-  }
+  let c0 = min(colBase, N - 1u);
+  let c1 = min(colBase + 1u, N - 1u);
+  let c2 = min(colBase + 2u, N - 1u);
+  let c3 = min(colBase + 3u, N - 1u);
+  let colMul = select(1u, K, TRANS_B);
   let bStep = select(N, 1u, TRANS_B);
-  var acc: array<vec4<f32>, 64>;
+  let i0 = bBase + c0 * colMul;
+  let i1 = bBase + c1 * colMul;
+  let i2 = bBase + c2 * colMul;
+  let i3 = bBase + c3 * colMul;
+  var acc: array<vec4<f32>, TM>;
   for (var k = 0u; k < K; k++) {
     let kb = k * bStep;
-    var b: array<vec4<f32>, TN4>;
-    for (var c = 0u; c < TN4; c++) {
-      b[c] = vec4<f32>(B1[bIdx[c * 4u] + kb], B1[bIdx[c * 4u + 1u] + kb],
-                       B1[bIdx[c * 4u + 2u] + kb], B1[bIdx[c * 4u + 3u] + kb]);
-    }
+    let b = vec4<f32>(B1[i0 + kb], B1[i1 + kb], B1[i2 + kb], B1[i3 + kb]);
     for (var r = 0u; r < TM; r++) {
-      let a = vec4<f32>(A1[aRow[r] + k]);
-      for (var c = 0u; c < TN4; c++) {
-        acc[r * TN4 + c] = fma(a, b[c], acc[r * TN4 + c]);
-      }
+      acc[r] = fma(vec4<f32>(A1[aRow[r] + k]), b, acc[r]);
     }
   }
-  let rows = min(TM, M - row0);
-  for (var r = 0u; r < rows; r++) {
-    let o = cBase + (row0 + r) * N;
-    for (var c = 0u; c < TN4; c++) {
-      let colBase = (col40 + c * WG_X) * 4u;
-      let v = acc[r * TN4 + c];
-      let n = min(4u, max(N, colBase) - colBase);
-      for (var j = 0u; j < n; j++) { C1[o + colBase + j] = v[j]; }
+  for (var r = 0u; r < TM; r++) {
+    let row = row0 + r;
+    if (row < M) {
+      let o = cBase + row * N + colBase;
+      let v = acc[r];
+      if (colBase < N) { C1[o] = v.x; }
+      if (colBase + 1u < N) { C1[o + 1u] = v.y; }
+      if (colBase + 2u < N) { C1[o + 2u] = v.z; }
+      if (colBase + 3u < N) { C1[o + 3u] = v.w; }
     }
   }
 }

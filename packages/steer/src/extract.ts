@@ -28,7 +28,7 @@ export async function collectActivations(
   const out = new Map<number, Float64Array[]>(layers.map((l) => [l, []]));
   const D = model.config.hiddenSize;
   for (const group of chunks(texts, batchSize)) {
-    const batch = padBatch(group.map((t) => t.ids), { side: 'left', padId: tok.padId ?? 0, device });
+    const batch = padBatch(group.map((t) => t.ids), { side: 'left', padId: Math.max(tok.padId ?? 0, 0), device });
     const T = batch.ids.shape[1]!;
     const { hidden } = noGrad(() => model.forward(batch.ids, { attentionMask: batch.mask, capture: { layers, positions: position === 'last' ? 'last' : 'all' } }));
     for (const layer of layers) {

@@ -48,7 +48,11 @@ export class Progress {
       this.lastLine = done;
       const left = ((this.total - done) * elapsed) / done;
       const extra = Object.entries(u).filter(([k]) => k !== 'loss' && k !== 'tokens').map(([k, v]) => ` | ${k} ${typeof v === 'number' ? v.toFixed(4) : v}`).join('');
-      (this.opts.stream ?? process.stderr).write(`${this.label} ${done}/${this.total} | loss ${loss} | ${tps.toFixed(0)} tok/s | ETA ${eta(left)}${extra}\n`);
+      const parts = [`${this.label} ${done}/${this.total}`];
+      if (u.loss !== undefined) parts.push(`loss ${loss}`);
+      if (this.tokens > 0) parts.push(`${tps.toFixed(0)} tok/s`);
+      parts.push(`ETA ${eta(left)}`);
+      (this.opts.stream ?? process.stderr).write(`${parts.join(' | ')}${extra}\n`);
     }
   }
 
