@@ -44,6 +44,7 @@ export async function collectActivations(
           const offset = T - t.ids.length;
           const from = offset + t.answerFrom;
           const n = T - from;
+          if (n <= 0) throw new Error(`extract: text ${b} has no answer tokens (answerFrom ${t.answerFrom} ≥ length ${t.ids.length})`);
           for (let p = from; p < T; p++) for (let k = 0; k < D; k++) row[k]! += data[(b * T + p) * D + k]! / n;
         }
         out.get(layer)!.push(row);
