@@ -1,0 +1,43 @@
+// Shared by the llama and kts suites: a stories15M-shaped Llama with random weights, and the
+// PyTorch reference timings (reference/bench_llama.py) measured in the same run.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Generator, noGrad, tensor } from '@kts/tensor';
+import { LlamaForCausalLM, makeConfig } from '@kts/llama';
+
+export const STORIES15M = makeConfig({
+  vocabSize: 32000, hiddenSize: 288, intermediateSize: 768, numHiddenLayers: 6, numAttentionHeads: 6,
+  maxPositionEmbeddings: 512, tieWordEmbeddings: true, rmsNormEps: 1e-5,
+});
+
+export function stories15m(device = 'cpu'): LlamaForCausalLM {
+  const model = new LlamaForCausalLM(STORIES15M, { generator: new Generator(0), device });
+  const g = new Generator(1);
+  noGrad(() => {
+    for (const [name, p] of model.namedParameters()) {
+      if (name.endsWith('norm.weight')) continue;
+      p.backend.assign(p, tensor(Float32Array.from({ length: p.size }, () => 0.02 * g.normal()), [...p.shape], { device }));
+    }
+  });
+  return model;
+}
+
+export interface TorchTimings {
+  torch: string;
+  threads: number;
+  prefill128_ms: number;
+  decode_ms_per_token: number;
+  kts_step_ms: number;
+  kts_step_tokens: number;
+}
+
+/** Runs the PyTorch reference (Debian's python3-torch); null with a reason when unavailable. */
+export function torchTimings(threads = 1): TorchTimings | string {
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  try {
+    const out = execFileSync(python, ['reference/bench_llama.py', '--threads', String(threads)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as TorchTimings;
+  } catch (e) {
+    return `PyTorch reference unavailable (${(e as Error).message.split('\n')[0]})`;
+  }
+}
