@@ -1,0 +1,102 @@
+/**
+ * Shared helpers of the fused-kernel tests (test/webgpu/fused*.test.ts): deterministic non-zero
+ * random inputs, NaN-poisoned output buffers, readback and tolerance checks.
+ */
+import assert from 'node:assert/strict';
+import { getPipelineAsync } from '../../packages/webgpu/src/pipelines.ts';
+import { currentDevice } from '../../packages/webgpu/src/device.ts';
+import { currentPool, readBuffer, writeBuffer } from '../../packages/webgpu/src/pool.ts';
+
+/** Deterministic generator (LCG), independent of fast-check's so shrinking stays reproducible. */
+export class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0 || 1;
+  }
+  next(): number {
+    this.s = (Math.imul(this.s, 1664525) + 1013904223) >>> 0;
+    return this.s / 2 ** 32;
+  }
+  /** ±[lo, hi): never zero. */
+  nonZero(lo = 0.5, hi = 1.5): number {
+    const m = lo + (hi - lo) * this.next();
+    return this.next() < 0.5 ? -m : m;
+  }
+  /** Uniform in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  array(n: number, lo = 0.5, hi = 1.5): Float32Array {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = this.nonZero(lo, hi);
+    return a;
+  }
+}
+
+/** Pool buffer holding `data` (or NaN poison of `elems` floats when data is a number). */
+export function upload(data: Float32Array | Int32Array | number): GPUBuffer {
+  const pool = currentPool();
+  if (typeof data === 'number') {
+    const buf = pool.acquire(Math.max(4, data * 4));
+    writeBuffer(buf, new Float32Array(buf.size / 4).fill(NaN));
+    return buf;
+  }
+  const buf = pool.acquire(Math.max(4, data.byteLength));
+  // Poison the slack too, so reads past the end are caught as NaN where they matter.
+  const full = new Float32Array(buf.size / 4).fill(NaN);
+  if (data instanceof Int32Array) new Int32Array(full.buffer).set(data);
+  else full.set(data);
+  writeBuffer(buf, full);
+  return buf;
+}
+
+export async function download(buf: GPUBuffer, elems: number): Promise<Float32Array> {
+  return new Float32Array(await readBuffer(buf, Math.max(4, elems * 4)));
+}
+
+export function release(...bufs: GPUBuffer[]): void {
+  const pool = currentPool();
+  for (const b of bufs) pool.release(b);
+}
+
+/**
+ * Asserts |got − ref| ≤ atol + rtol·scale for every element, where scale is `scales[i]` if
+ * given (e.g. Σ|terms|) else |ref[i]|. Infinities must match exactly; NaN in got always fails.
+ */
+export function assertClose(
+  what: string,
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  { atol = 1e-5, rtol = 1e-4, scales }: { atol?: number; rtol?: number; scales?: ArrayLike<number> } = {},
+): number {
+  assert.equal(got.length >= ref.length, true, `${what}: got ${got.length} values, expected ${ref.length}`);
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const g = got[i]!;
+    const r = ref[i]!;
+    if (!Number.isFinite(r)) {
+      if (g !== r) assert.fail(`${what}[${i}] = ${g}, expected ${r}`);
+      continue;
+    }
+    const tol = atol + rtol * (scales ? scales[i]! : Math.abs(r));
+    const err = Math.abs(g - r);
+    if (!(err <= tol)) assert.fail(`${what}[${i}] = ${g}, expected ${r} (|err| ${err.toExponential(2)} > tol ${tol.toExponential(2)})`);
+    worst = Math.max(worst, err / tol);
+  }
+  return worst;
+}
+
+/** Compiles a pipeline with readable WGSL errors (line:col) before the first dispatch. */
+export async function compile(code: string, entryPoint: string): Promise<void> {
+  await getPipelineAsync(currentDevice(), code, entryPoint);
+}
+
+/** Max |x| of an array (for tolerances relative to a tensor's scale). */
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]!)) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
