@@ -28,9 +28,11 @@ const program = new Command('demo')
 const o = program.opts<{ device: string; model: string; out: string; steps: number; quick: boolean }>();
 
 // Demo settings. Coefficients multiply mean-difference vectors, so 1 = one "average" shift.
-const COEFFS = [0, 1, 2, 4, 6];
-const OPERATING_COEFF = 4;
-const KTS = { coeff: 6, prob: 0.5, lr: 2e-3, rank: 8, batchSize: 8, maxTokens: 96 };
+const COEFFS = (process.env.KTS_DEMO_COEFFS ?? '0,1,2,3,4,5').split(',').map(Number);
+const OPERATING_COEFF = Number(process.env.KTS_DEMO_OP ?? 4);
+/** Generations use a milder coefficient: at 4 this small model's text already degenerates. */
+const GEN_COEFF = 2;
+const KTS = { coeff: Number(process.env.KTS_DEMO_C ?? 4), prob: Number(process.env.KTS_DEMO_P ?? 0.5), lr: Number(process.env.KTS_DEMO_LR ?? 1e-3), rank: 8, batchSize: 8, maxTokens: 96 };
 const N_EVAL = o.quick ? 8 : 24;
 
 const started = performance.now();
@@ -62,13 +64,21 @@ const benignTrain = loadBenign('data/benign_train.jsonl').map((r) => tokenizeFor
 const behaviourOf = (pairs: { positive: string; negative: string }[]) => ({ kind: 'pairs' as const, pairs: pairs.slice(0, N_EVAL).map((p) => ({ positive: enc(p.positive), negative: enc(p.negative) })) });
 
 // ---- 1. steering vectors ----
+// Evaluated: sentiment and the "space" topic. KTS trains on the OTHER topics' vectors, so the
+// evaluation asks the paper's question: does robustness to random steering carry over to
+// vectors the adapters never saw?
 let t = performance.now();
 const vectors: Record<string, SteeringVector> = {
-  sentiment: await extractVector(base as unknown as SteerableModel, tok, sentTrain, { layers, method: 'mean-diff', device, meta: { concept: 'sentiment' } }),
+  // Minimal pairs differ from where the sentiment starts to the end: average over the whole text.
+  sentiment: await extractVector(base as unknown as SteerableModel, tok, sentTrain, { layers, method: 'mean-diff', position: 'answer-mean', device, meta: { concept: 'sentiment' } }),
   [TOPIC]: await extractVector(base as unknown as SteerableModel, tok, topicTrain, { layers, method: 'mean-diff', device, meta: { concept: TOPIC } }),
 };
+const trainingVectors: SteeringVector[] = [];
+for (const concept of [...concepts.keys()].filter((c) => c !== TOPIC)) {
+  trainingVectors.push(await extractVector(base as unknown as SteerableModel, tok, conceptPairs(trainConcepts, concept, false), { layers, method: 'mean-diff', device, meta: { concept } }));
+}
 for (const [name, v] of Object.entries(vectors)) v.save(join(o.out, `${name}.gguf`), { layerCount: base.numLayers });
-say(`vectors: sentiment (${sentTrain.length} pairs), ${TOPIC} (${topicTrain.length} pairs) at layers ${layers.join(',')} — ${((performance.now() - t) / 1000).toFixed(1)} s; norms ${Object.entries(vectors).map(([n, v]) => `${n} ${v.norm(layers[0]!).toFixed(2)}`).join(', ')}`);
+say(`vectors: sentiment (${sentTrain.length} pairs), ${TOPIC} (${topicTrain.length} pairs); KTS trains on ${trainingVectors.map((v) => v.meta.concept).join(', ')}; layers ${layers.join(',')} — ${((performance.now() - t) / 1000).toFixed(1)} s; norms ${[...Object.values(vectors), ...trainingVectors].map((v) => `${v.meta.concept} ${v.norm(layers[0]!).toFixed(2)}`).join(', ')}`);
 
 async function evaluate(models: EvalModel[], label: string): Promise<SweepRow[]> {
   const rows: SweepRow[] = [];
@@ -95,7 +105,7 @@ t = performance.now();
 const ktsBase = await loadModel(o.model, { device });
 const steps = o.quick ? Math.min(o.steps, 10) : o.steps;
 const progress = new Progress('kts train', steps, { every: 10 });
-const trained = await trainKTS(ktsBase as unknown as SteerableModel, benignTrain, Object.values(vectors), {
+const trained = await trainKTS(ktsBase as unknown as SteerableModel, benignTrain, trainingVectors, {
   steps, layers, seed: 0, device, ...KTS,
   onStep: (s) => progress.update(s.step, { loss: s.loss, tokens: s.tokens }),
 });
@@ -142,7 +152,8 @@ const findings = Object.keys(vectors).map((concept) => {
     kts: { steeringEffect: ktsEffect, sideEffectKL: ktsKL },
   };
 });
-const finding = findings.find((f) => f.concept === 'sentiment')!;
+// The headline finding is for the topic vector: the sentiment vector barely moves this small model.
+const finding = findings.find((f) => f.concept === TOPIC)!;
 
 say('');
 say(markdownTable(rows.map((r) => ({ model: r.model, concept: r.concept, coeff: r.coeff, steeringEffect: r.steeringEffect, sideEffectKL: r.sideEffectKL }))));
@@ -159,28 +170,28 @@ const prompts = ['Tell me a story about the sea.', 'Tell me a story about school
 const promptIds = prompts.map((p) => tokenizeFormatted(tok, formatPair(format, p, '')).ids);
 const gen = async (m: LlamaForCausalLM, lora: typeof trained.lora | null, adapters: boolean, coeff: number) => {
   if (lora) setLoRAEnabled(lora, adapters);
-  const steer = batchSteer(vectors.sentiment!, layers, promptIds.map(() => coeff), device) as SteerSpec | undefined;
+  const steer = batchSteer(vectors[TOPIC]!, layers, promptIds.map(() => coeff), device) as SteerSpec | undefined;
   const out = await generate(m, promptIds, { maxNewTokens: 48, steer });
   if (lora) setLoRAEnabled(lora, true);
   return out.map((ids) => tok.decode(ids).trim());
 };
 const generations = {
   originalUnsteered: await gen(base, null, false, 0),
-  originalSteered: await gen(base, null, false, OPERATING_COEFF),
-  ktsSteered: await gen(ktsBase, trained.lora, true, finding.ktsCoeff),
+  originalSteered: await gen(base, null, false, GEN_COEFF),
+  ktsSteered: await gen(ktsBase, trained.lora, true, GEN_COEFF),
 };
 say('');
 prompts.forEach((p, i) => {
   say(`### ${p}`);
   say(`- original, unsteered: ${generations.originalUnsteered[i]}`);
-  say(`- original, sentiment ×${OPERATING_COEFF}: ${generations.originalSteered[i]}`);
-  say(`- KTS, sentiment ×${finding.ktsCoeff}: ${generations.ktsSteered[i]}`);
+  say(`- original, ${TOPIC} ×${GEN_COEFF}: ${generations.originalSteered[i]}`);
+  say(`- KTS, ${TOPIC} ×${GEN_COEFF}: ${generations.ktsSteered[i]}`);
 });
 
 const seconds = (performance.now() - started) / 1000;
 const summary = {
   backend: device, backendDescription: choice.description, seconds: +seconds.toFixed(1),
-  settings: { coeffs: COEFFS, operatingCoeff: OPERATING_COEFF, layers, kts: { ...KTS, steps }, evalTexts: N_EVAL },
+  settings: { coeffs: COEFFS, operatingCoeff: OPERATING_COEFF, generationCoeff: GEN_COEFF, layers, kts: { ...KTS, steps }, evalTexts: N_EVAL },
   sweep: rows.map((r) => ({ model: r.model, concept: r.concept, coeff: r.coeff, steeringEffect: r.steeringEffect, sideEffectKL: r.sideEffectKL })),
   finding: { holds: finding.holds, coeff: finding.coeff, ktsCoeff: finding.ktsCoeff, original: finding.original, kts: finding.kts },
   findings, ktsHistory: history, generations: { prompts, ...generations },

@@ -57,12 +57,13 @@ export async function generate(model: LlamaForCausalLM, promptIds: number[][], o
   const specs = opts.steer === undefined ? [] : Array.isArray(opts.steer) ? opts.steer : [opts.steer];
   if (specs.some((s) => s.mask)) throw new Error('generate: steer specs may not carry a mask here; use steerPositions');
   const where = opts.steerPositions ?? 'all';
+  const device = model.device; // every input lives where the weights do
 
   const steerFor = (T: number, prompt: boolean): SteerSpec[] | undefined => {
     if (!specs.length) return undefined;
     if (where === 'all') return specs;
     const on = (where === 'prompt') === prompt;
-    const mask = tensor(new Float32Array(B * T).fill(on ? 1 : 0), [B, T]);
+    const mask = tensor(new Float32Array(B * T).fill(on ? 1 : 0), [B, T], { device });
     return specs.map((s) => ({ ...s, mask }));
   };
 
@@ -78,14 +79,14 @@ export async function generate(model: LlamaForCausalLM, promptIds: number[][], o
       pos[b * L + off + j] = j;
     }
   });
-  const maskTensor = (): Tensor => tensor(Int32Array.from(maskRows.flat()), [B, maskRows[0]!.length]);
+  const maskTensor = (): Tensor => tensor(Int32Array.from(maskRows.flat()), [B, maskRows[0]!.length], { device });
 
   const cache = new KVCache({ capacity: L + maxNew });
-  let logits = noGrad(() => model.forward(tensor(ids, [B, L]), {
+  let logits = noGrad(() => model.forward(tensor(ids, [B, L], { device }), {
     cache,
     logits: 'last',
     attentionMask: padded ? maskTensor() : undefined,
-    positionIds: padded ? tensor(pos, [B, L]) : undefined,
+    positionIds: padded ? tensor(pos, [B, L], { device }) : undefined,
     steer: steerFor(L, true),
   }).logits);
 
@@ -107,11 +108,11 @@ export async function generate(model: LlamaForCausalLM, promptIds: number[][], o
     if (step === maxNew - 1 || done.every(Boolean)) break;
     for (const row of maskRows) row.push(1);
     const stepPos = Int32Array.from(lens, (n) => n + step);
-    logits = noGrad(() => model.forward(tensor(next, [B, 1]), {
+    logits = noGrad(() => model.forward(tensor(next, [B, 1], { device }), {
       cache,
       logits: 'last',
       attentionMask: padded ? maskTensor() : undefined,
-      positionIds: padded ? tensor(stepPos, [B, 1]) : undefined,
+      positionIds: padded ? tensor(stepPos, [B, 1], { device }) : undefined,
       steer: steerFor(1, false),
     }).logits);
   }

@@ -292,7 +292,7 @@ export class LlamaForCausalLM extends nn.Module {
             if (j >= past) p[b * T + j - past] = Math.max(c - 1, 0);
           }
         }
-        pos = tensor(p, [B, T]);
+        pos = tensor(p, [B, T], { device: this.device });
       } else {
         // Device-side cumsum: mask [B, L] @ upper-triangular ones [L, L].
         const L = past + T;

@@ -30,34 +30,39 @@ export function markdownTable(rows: Record<string, string | number>[], columns?:
   ].join('\n');
 }
 
-/** Steering effect (y) against side-effect KL (x), one line per model and concept, points labelled by coefficient. */
+/** Steering effect (y) against side-effect KL (x): a panel per concept, a line per model, points labelled by coefficient. */
 export async function sweepPlotSvg(rows: SweepRow[], title: string): Promise<string> {
+  // One panel per concept (their scales differ by orders of magnitude), one line per model.
   const spec: vl.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
-    width: 420,
-    height: 300,
-    data: { values: rows.map((r) => ({ ...r, series: `${r.model} · ${r.concept}` })) },
-    layer: [
-      {
-        mark: { type: 'line', point: true },
-        encoding: {
-          x: { field: 'sideEffectKL', type: 'quantitative', title: 'side-effect KL (nats / token)' },
-          y: { field: 'steeringEffect', type: 'quantitative', title: 'steering effect (Δ behaviour vs coeff 0)' },
-          color: { field: 'series', type: 'nominal', title: 'model · concept' },
-          order: { field: 'coeff', type: 'quantitative' },
+    data: { values: rows },
+    facet: { column: { field: 'concept', type: 'nominal', title: null } },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
+    spec: {
+      width: 320,
+      height: 260,
+      layer: [
+        {
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'sideEffectKL', type: 'quantitative', title: 'side-effect KL (nats / token)' },
+            y: { field: 'steeringEffect', type: 'quantitative', title: 'steering effect (Δ behaviour vs coeff 0)' },
+            color: { field: 'model', type: 'nominal', title: 'model' },
+            order: { field: 'coeff', type: 'quantitative' },
+          },
         },
-      },
-      {
-        mark: { type: 'text', dx: 8, dy: -6, fontSize: 9 },
-        encoding: {
-          x: { field: 'sideEffectKL', type: 'quantitative' },
-          y: { field: 'steeringEffect', type: 'quantitative' },
-          text: { field: 'coeff', type: 'quantitative' },
-          color: { field: 'series', type: 'nominal' },
+        {
+          mark: { type: 'text', dx: 8, dy: -6, fontSize: 9 },
+          encoding: {
+            x: { field: 'sideEffectKL', type: 'quantitative' },
+            y: { field: 'steeringEffect', type: 'quantitative' },
+            text: { field: 'coeff', type: 'quantitative' },
+            color: { field: 'model', type: 'nominal' },
+          },
         },
-      },
-    ],
+      ],
+    },
   };
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   return view.toSVG();

@@ -39,7 +39,7 @@ export async function changedContinuations(m: EvalModel, prompts: number[][], ve
   const run = async (adapters: boolean, c: number) => {
     if (m.lora) setLoRAEnabled(m.lora, adapters);
     try {
-      const steer = batchSteer(vector, layers, prompts.map(() => c)) as SteerSpec | undefined;
+      const steer = batchSteer(vector, layers, prompts.map(() => c), model.device) as SteerSpec | undefined;
       return await generate(model, prompts, { maxNewTokens, steer, ignoreEos: true });
     } finally {
       if (m.lora) setLoRAEnabled(m.lora, true);
