@@ -12,6 +12,7 @@
  * functions (kerf, ktanh, kpow, klog, ksqrt, ksign) are included only when referenced.
  */
 import { readFileSync } from 'node:fs';
+import { shapes } from '@kts/tensor';
 import { WebGPUError } from '../packages/webgpu/src/device.ts';
 import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
 
@@ -138,28 +139,8 @@ function cachedSource(expr: string, out: WType, inputs: readonly WType[]): strin
   return s;
 }
 
-/** Merges adjacent dims that every operand walks contiguously and drops size-1 dims. */
-export function collapseDims(shape: readonly number[], strides: (readonly number[])[]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[d]! * n)) {
-      outShape[last]! *= n;
-      strides.forEach((s, k) => (outStrides[k]![last] = s[d]!));
-    } else {
-      outShape.push(n);
-      strides.forEach((s, k) => outStrides[k]!.push(s[d]!));
-    }
-  }
-  if (outShape.length === 0) {
-    outShape.push(1);
-    outStrides.forEach((s) => s.push(0));
-  }
-  return { shape: outShape, strides: outStrides };
-}
+/** Shared with the CPU backend: merges dims every operand walks contiguously. */
+export const collapseDims = shapes.collapseDims;
 
 /** Uniform block for one dispatch (layout of `Params` in the WGSL). */
 function uniforms(n: number, shape: readonly number[], offs: readonly number[], strides: readonly (readonly number[])[], bits: number, rowThreads: number): Uint32Array {

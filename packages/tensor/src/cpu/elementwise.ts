@@ -5,6 +5,7 @@
 // can optimise it. Dims are collapsed first, so contiguous or simply-broadcast inputs run
 // as one long inner loop.
 import type { TypedArray } from '../backend.ts';
+import { collapseDims } from '../shape.ts';
 
 export interface StridedInput {
   data: TypedArray;
@@ -15,29 +16,6 @@ export interface StridedInput {
 type Kernel = (out: TypedArray, shape: number[], strides: number[][], offs: number[], ...arrays: TypedArray[]) => void;
 
 const kernels = new Map<string, Kernel>();
-
-/** Merges adjacent dims that every operand walks contiguously, and drops size-1 dims. */
-export function collapseDims(shape: readonly number[], strides: (readonly number[])[]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[d]! * n)) {
-      outShape[last]! *= n;
-      strides.forEach((s, k) => (outStrides[k]![last] = s[d]!));
-    } else {
-      outShape.push(n);
-      strides.forEach((s, k) => outStrides[k]!.push(s[d]!));
-    }
-  }
-  if (outShape.length === 0) {
-    outShape.push(1);
-    outStrides.forEach((s) => s.push(0));
-  }
-  return { shape: outShape, strides: outStrides };
-}
 
 function compile(nIn: number, expr: string): Kernel {
   const names = ['a', 'b', 'c'].slice(0, nIn);

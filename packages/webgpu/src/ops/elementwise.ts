@@ -1,7 +1,7 @@
 // Unary / binary / where / copy / assign / fill on WebGPU: each op is a WGSL expression run by
 // the generic strided kernel (kernels/elementwise.ts). Semantics follow the CPU backend
 // (packages/tensor/src/cpu/backend.ts): NaN-propagating max/min, JS Math.pow, 0/1 comparisons.
-import type { BinaryOp, DType, UnaryOp, View } from '@kts/tensor';
+import { type BinaryOp, type DType, type UnaryOp, type View, shapes } from '@kts/tensor';
 import { WebGPUError } from '../device.ts';
 import { elementwise, type EwOperand, type WType } from '../../../../kernels/elementwise.ts';
 import { allocStorage, asStorage, disposeStorage, wtype, type WebGPUStorage } from './storage.ts';
@@ -93,20 +93,11 @@ export function unary(op: UnaryOp, x: View, dtype: DType): WebGPUStorage {
   return map(expr, x.shape, [asType(x, dtype)], dtype, op);
 }
 
-function contig(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let st = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = st;
-    st *= shape[i]!;
-  }
-  return s;
-}
 
 /** A view of `dtype` (copying/converting when the storage has another dtype). */
 function asType(v: View, dtype: DType): View {
   if (asStorage(v.storage).dtype === dtype) return v;
-  return { storage: copy(v, dtype), shape: v.shape, strides: contig(v.shape), offset: 0 };
+  return { storage: copy(v, dtype), shape: v.shape, strides: shapes.contiguousStrides(v.shape), offset: 0 };
 }
 
 export function binary(op: BinaryOp, a: View, b: View, dtype: DType): WebGPUStorage {
@@ -149,7 +140,7 @@ export function assign(dst: View, src: View): void {
   if (s.buffer === d.buffer) {
     // Source and destination share a buffer: copy the source out first (it may overlap).
     tmp = copy(src, asStorage(src.storage).dtype);
-    s = { buffer: tmp.buffer, type: tmp.type, offset: 0, strides: contig(src.shape) };
+    s = { buffer: tmp.buffer, type: tmp.type, offset: 0, strides: shapes.contiguousStrides(src.shape) };
   }
   elementwise(convert(s.type, d.type), dst.shape, d, [s], { label: 'assign' });
   if (tmp) {
