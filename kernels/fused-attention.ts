@@ -6,7 +6,7 @@
  * Layouts (f32): q [B,H,Tq,D], k/v [B,Hkv,Tk,D] with any offset/strides for b, h, t and d
  * contiguous; o/dO/dQ [B,H,Tq,D], L/Dvec [B,H,Tq], dK/dV [B,Hkv,Tk,D] contiguous. Optional
  * additive mask: any strided f32 view broadcast to [B,H,Tq,Tk]. H % Hkv == 0 (GQA).
- * Workgroup: `fusedLanes()` invocations (llvmpipe SIMD width, 64 on GPUs); per-configuration
+ * Workgroup: llvmpipe's SIMD width (16), 32 on GPUs; per-configuration
  * register tiles are chosen by `planAttention` (see the WGSL header). Limits: 1 ≤ D ≤ 128,
  * Tq, Tk ≥ 1, bindings ≤ maxStorageBufferBindingSize, B·Hkv ≤ 65535.
  */
@@ -55,12 +55,13 @@ export interface AttentionTuning {
   tm?: number;
   /** Key slots per workgroup (forward); 1 = lanes are rows. */
   lk?: number;
-  /** Lanes sharing one row's head dim (1 or 2; default 2 when D > 64). */
-  ld?: number;
   /** Rows per lane (backward dQ). */
   tmBwd?: number;
   /** Keys per lane (backward dK/dV). */
   tn?: number;
+  /** Head-dim chunk widths in vec4 (forward, backward). */
+  cw?: number;
+  cwBwd?: number;
 }
 
 export interface AttentionPlan {
@@ -68,10 +69,12 @@ export interface AttentionPlan {
   tm: number;
   lr: number;
   lk: number;
-  ld: number;
   tmBwd: number;
   tn: number;
   vec4: boolean;
+  /** Head-dim chunk width (vec4) of the forward and backward kernels. */
+  cw: number;
+  cwBwd: number;
   forwardGrid: [number, number, number];
   dqGrid: [number, number, number];
   dkdvGrid: [number, number, number];
@@ -91,39 +94,48 @@ export function planAttention(s: AttentionShape, tune: AttentionTuning = {}): At
   const all = [q.offset, ...q.strides, k.offset, ...k.strides, v.offset, ...v.strides];
   if (all.some((x) => !Number.isInteger(x) || x < 0)) throw new WebGPUError('attention: offsets/strides must be integers ≥ 0');
   const vec4 = D % 4 === 0 && all.every((x) => x % 4 === 0);
-  const wg = tune.wg ?? fusedLanes();
+  // llvmpipe: its SIMD width; GPUs: one 32-wide warp (the decode merge needs WG·TM·(D+2)
+  // floats of workgroup memory, which 64 lanes at D = 128 would exceed).
+  const wg = tune.wg ?? Math.min(fusedLanes(), 32);
   const D4 = Math.ceil(D / 4);
-  // Per-lane head-dim slices of at most 16 vec4 (see the WGSL header: Mesa's unroll limit).
-  const ld = tune.ld ?? (D4 > 16 ? 2 : 1);
-  if (ld !== 1 && ld !== 2) throw new WebGPUError(`attention: ld must be 1 or 2, got ${ld}`);
   const nRep = H / Hkv;
   const rows = nRep * Tq;
-  // Rows per lane: 4 (q and o tiles of 4·D/ld floats each); fewer for tiny problems (keeps the
-  // number of distinct pipelines small: 1, 2 or 4).
-  const tm = tune.tm ?? Math.min(4, nextPow2(rows));
-  // Few rows per (b, hk) and many keys (decode): split the keys over lanes.
-  const slotsMax = wg / ld;
-  let lk = tune.lk ?? 1;
-  if (tune.lk === undefined) {
-    const slots = ceilDiv(rows, tm);
-    if (slots < slotsMax) {
-      lk = slotsMax / Math.min(slotsMax, nextPow2(slots));
-      while (lk > 1 && lk * 4 > Tk) lk /= 2;
-    }
-  }
-  if (slotsMax % lk !== 0) throw new WebGPUError(`attention: lk = ${lk} must divide ${slotsMax}`);
+  // Rows per lane (registers: q and o tiles of TM·D floats each). Measured on llvmpipe at
+  // T = 512 (GFLOP/s, first compile): D = 64: TM 4 → 10, TM 8 → 12.3 (2.4 s); D = 128: TM 2 →
+  // 5.6, TM 4 → 9 (3.2 s). Tiny problems use fewer rows (pipelines stay few: TM ∈ {1, 2, 4, 8}).
+  const tmMax = D4 > 16 ? 4 : 8;
+  let tm = tune.tm ?? Math.min(tmMax, nextPow2(rows));
+  // Few rows per (b, hk) and many keys (decode): split the keys over LK lanes and merge the
+  // partial states through workgroup memory (WG·TM·(D+2) floats), shrinking TM until that
+  // fits. Measured (D = 128, 32 heads over 8 kv heads, Tk = 512): TM 4 without split 13.5 ms,
+  // TM 2 × LK 8: 1.7 ms.
   const maxShared = currentDevice().limits.maxComputeWorkgroupStorageSize;
-  const sharedBytes = (lkk: number): number => 4 * ((slotsMax / lkk) * lkk * tm * (4 * D4 + 2) + (ld > 1 ? wg * 8 : 1));
-  while (lk > 1 && sharedBytes(lk) > maxShared) lk /= 2;
-  const lr = slotsMax / lk;
-  const DL = Math.ceil(D4 / ld);
-  const tmBwd = tune.tmBwd ?? Math.min(DL <= 8 ? 4 : 2, nextPow2(rows));
-  const tn = tune.tn ?? (DL <= 8 ? 2 : 1);
+  const mergeBytes = (t: number): number => 4 * wg * t * (4 * D4 + 2);
+  let lk = tune.lk ?? 1;
+  if (tune.lk === undefined && ceilDiv(rows, tm) < wg && Tk >= 8) {
+    if (tune.tm === undefined) while (tm > 1 && mergeBytes(tm) > maxShared) tm /= 2;
+    lk = wg / Math.min(wg, nextPow2(ceilDiv(rows, tm)));
+    while (lk > 1 && lk * 4 > Tk) lk /= 2;
+  }
+  if (wg % lk !== 0) throw new WebGPUError(`attention: lk = ${lk} must divide ${wg}`);
+  if (lk > 1 && mergeBytes(tm) > maxShared) {
+    if (tune.lk !== undefined) {
+      throw new WebGPUError(`attention: tm = ${tm} with lk = ${lk} needs ${mergeBytes(tm)} bytes of workgroup memory (max ${maxShared})`);
+    }
+    lk = 1; // no key split (correct, slower)
+  }
+  const lr = wg / lk;
+  // Backward: D = 64: TM/TN 4 → 11.3 GFLOP/s (4.8 s compile), 2 → 7.2; D = 128: 2 → 6.9 (6.4 s),
+  // 1 → 3.9 (0.4 s); 4 at D = 128 takes minutes to compile.
+  const tmBwd = tune.tmBwd ?? Math.min(D4 > 16 ? 2 : 4, nextPow2(rows));
+  const tn = tune.tn ?? Math.min(D4 > 16 ? 2 : 4, nextPow2(Tk));
   return {
-    wg, tm, lr, lk, ld, tmBwd, tn, vec4,
+    wg, tm, lr, lk, tmBwd, tn, vec4,
+    cw: tune.cw ?? Math.min(16, Math.floor(64 / tm)),
+    cwBwd: tune.cwBwd ?? Math.min(16, Math.floor(32 / Math.max(tmBwd, tn))),
     forwardGrid: [ceilDiv(rows, lr * tm), B * Hkv, 1],
-    dqGrid: [ceilDiv(rows, (wg / ld) * tmBwd), B * Hkv, 1],
-    dkdvGrid: [ceilDiv(Tk, (wg / ld) * tn), B * Hkv, 1],
+    dqGrid: [ceilDiv(rows, wg * tmBwd), B * Hkv, 1],
+    dkdvGrid: [ceilDiv(Tk, wg * tn), B * Hkv, 1],
   };
 }
 
@@ -164,12 +176,14 @@ function code(plan: AttentionPlan, s: AttentionShape, kernel: 'forward' | 'dq' |
   return variant(
     { VEC4: plan.vec4, MASK: !!s.mask },
     {
-      WG: plan.wg, LD: plan.ld, D: s.D,
+      WG: plan.wg, D: s.D,
       TM: fwd ? plan.tm : kernel === 'dq' ? plan.tmBwd : 1,
-      LR: fwd ? plan.lr : plan.wg / plan.ld,
+      LR: fwd ? plan.lr : plan.wg,
       LK: fwd ? plan.lk : 1,
       TN: kernel === 'dkdv' ? plan.tn : 1,
+      CW: fwd ? plan.cw : plan.cwBwd,
     },
+    Math.ceil(Math.ceil(s.D / 4) / (fwd ? plan.cw : plan.cwBwd)),
   );
 }
 

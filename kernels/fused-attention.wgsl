@@ -20,32 +20,42 @@
 // K/V load feeds all rows of the block (GQA costs no extra K/V loads).
 //
 // forward: workgroup_size WG; lane = ks·LR + rs (LR row slots × LK key slots). A lane keeps TM
-//   rows in registers (q scaled by `scale`, o accumulators: 2·TM·D floats) and walks key
-//   blocks of BK keys kb = ks, ks + LK, …: per block, BK·D (K) + BK·D (V) loads feed
-//   2·TM·BK·D FMAs, and the running max/sum/o are rescaled once per block.
-//   LK = 1 (prefill): lanes are rows.  LK > 1 (decode, few rows, long Tk): the keys are split
+//   rows in registers (q pre-scaled by `scale`, o accumulators: 2·TM·D floats) and walks keys
+//   j = ks, ks + LK, …: per key, D/4 K and D/4 V vec4 loads feed 2·TM·D FMAs; the running
+//   max/sum/o are rescaled per key (branch-free: exp(−∞) = 0 handles masked keys).
+//   LK = 1 (prefill): lanes are rows.  LK > 1 (decode: few rows, long Tk): the keys are split
 //   over LK lanes and the partial (m, l, o) states are merged through workgroup memory
-//   (LR·LK·TM·(D+2) floats ≤ 32 KiB).
-//   Grid: (ceil(nRep·Tq / (LR·TM)), B·Hkv).
+//   (WG·TM·(D+2) floats ≤ 32 KiB).  Grid: (ceil(nRep·Tq / (LR·TM)), B·Hkv).
 // backward (FlashAttention-2 recomputation from L, Dᵢ = rowsum(dO∘O), dS = P∘(dP − Dᵢ)):
-//   backward_dq:   lanes are rows (TM per lane, LR = WG): writes Dᵢ and dQ = scale·dS K.
+//   backward_dq:   lanes are rows (TM per lane): writes Dᵢ and dQ = scale·dS K.
 //                  Grid (ceil(nRep·Tq / (WG·TM)), B·Hkv).
 //   backward_dkdv: lanes are keys (TN per lane) of kv head hk; loops over all nRep·Tq rows of
 //                  the head group, so dK = dSᵀ (scale·Q) and dV = Pᵀ dO are summed over the
-//                  group. Needs Dᵢ from backward_dq (dispatch it first, same or later pass).
+//                  group without atomics. Reads Dᵢ written by backward_dq (dispatch it first).
 //                  Grid (ceil(Tk / (WG·TN)), B·Hkv).
 //
 // Variants (kernels/fused-common.ts specialize): VEC4 — Q/K/V/O/dO/dQ/dK/dV bound as
 // array<vec4<f32>> (needs D % 4 == 0 and all q/k/v offsets and strides % 4 == 0); otherwise
 // scalar loads assembled into vec4 with the tail (d ≥ D) zero. MASK — reads the mask binding
 // (otherwise the binding must still be bound: pass any read-only buffer, e.g. Q).
-// Consts (replaced per configuration): WG, TM, BK, LR, LK, D, TN.
-// Limits: D ≤ 128 in practice (registers: TM·D ≤ 256 chosen by fused-attention.ts), every
-// binding ≤ maxStorageBufferBindingSize (128 MiB on llvmpipe), grid dims ≤ 65535.
+// Consts (replaced per configuration): WG, TM, LR, LK, D, TN, CW; `//#chunk` blocks are
+// repeated ceil(D/4 / CW) times (`$` = chunk index), so this file is valid WGSL only after
+// specialize().
+// Limits: D ≤ 128 (register tiles), every binding ≤ maxStorageBufferBindingSize (128 MiB on
+// llvmpipe), grid dims ≤ 65535. Bindings: 0 Q, 1 K, 2 V, 3 MASK, then forward: 4 O, 5 L;
+// backward_dq: 4 dO, 5 L, 6 O, 7 Dvec (out), 8 dQ; backward_dkdv: 4 dO, 5 L, 6 Dvec, 7 dK,
+// 8 dV; uniforms at 15.
 //
 // llvmpipe notes (see kernels/matmul.wgsl): every SSBO load is a per-lane scalar loop, so the
 // kernel is bound by loads per FMA: 4·TM FMAs per vec4 K/V load here. Uniform-address loads
-// (all lanes read the same K row) cost as much as distinct ones.
+// (all lanes read the same K row) cost as much as distinct ones. Mesa unrolls only short loops
+// (< ~28 iterations, small bodies); a loop left rolled makes register-array indexing indirect
+// and runs 3-5× slower — hence the chunking (TM·CW ≤ 64 per loop body) and the separate
+// rescale loop. Barriers in the key loop (splitting D over lanes) cost more than they saved.
+// Measured (bench/suites/attention.ts; llvmpipe, 16 lanes, 2 cores; causal; GFLOP/s of useful
+// work, backward counted as 2.5× the forward): forward 8 heads D = 64: T 512 → 24, T 1024 → 28;
+// 32 heads D = 128: T 512 → 18; backward D = 64 T 512 → 21; decode 32/8 heads D = 128
+// Tk = 512: 0.9 ms. The kts CPU composite runs at 2–2.7.
 
 struct Params {
   Tq: u32, Tk: u32, Hkv: u32, nRep: u32,
@@ -61,21 +71,18 @@ const WG: u32 = 16u;
 const TM: u32 = 4u;
 const LR: u32 = 16u;
 const LK: u32 = 1u;
-const LD: u32 = 1u;
 const D: u32 = 64u;
 const TN: u32 = 1u;
 const D4: u32 = (D + 3u) / 4u;
-// vec4 columns per lane: lanes split the head dim in LD parts (D > 64: LD = 2). Mesa unrolls
-// loops of up to ~28 iterations only, and a d-loop left rolled makes every register-array
-// access indirect (4× slower), so no per-lane d-loop may exceed 16 vec4.
-const DL: u32 = (D4 + LD - 1u) / LD;
-const QN: u32 = TM * DL;
-const KN: u32 = TN * DL;
-// Exchange area for the partial dot products of the LD lanes sharing a row (or key).
-const SX: u32 = 2u * max(TM, TN);
-const SH_S: u32 = select(1u, WG * SX, LD > 1u);
+// The head dim is processed in chunks of at most 16 vec4 (`//#chunk` blocks, one copy per
+// chunk with its own register arrays): Mesa unrolls loops of up to ~28 iterations only, and a
+// loop left rolled makes every register-array access indirect (4× slower at D = 128).
+const CW: u32 = 16u;
 const SH_O: u32 = select(1u, LR * LK * TM * D4, LK > 1u);
 const SH_ML: u32 = select(1u, LR * LK * TM, LK > 1u);
+//#chunk
+const DC$: u32 = min(D4 - $u * CW, CW);
+//#endchunk
 
 @group(0) @binding(15) var<uniform> p: Params;
 @group(0) @binding(3) var<storage, read> MASK: array<f32>;
@@ -86,7 +93,6 @@ const SH_ML: u32 = select(1u, LR * LK * TM, LK > 1u);
 @group(0) @binding(7) var<storage, read_write> DVout: array<f32>;
 @group(0) @binding(6) var<storage, read> DVin: array<f32>;
 
-var<workgroup> shS: array<f32, SH_S>;
 var<workgroup> shO: array<vec4<f32>, SH_O>;
 var<workgroup> shM: array<f32, SH_ML>;
 var<workgroup> shL: array<f32, SH_ML>;
@@ -209,9 +215,6 @@ fn maskAt(b: u32, h: u32, i: u32, j: u32) -> f32 {
 //#endif
 }
 
-// Whether vec4 column d4 exists (only false for the last lane of a split with D4 % LD != 0).
-fn okD(d4: u32) -> bool { return D4 % LD == 0u || d4 < D4; }
-
 // Causal: last visible key of query i (as i32; −1 = none).
 fn keyLimit(i: u32) -> i32 {
   var lim = i32(p.Tk) - 1;
@@ -225,30 +228,12 @@ fn keyEnd(rowLast: u32) -> u32 {
   return u32(clamp(i32(p.Tk) - i32(p.Tq) + i32(rowLast / p.nRep) + 1, 0, i32(p.Tk)));
 }
 
-// Sums x[0..n) over the LD lanes of a group (lanes g0 .. g0+LD−1), same order in every lane so
-// all of them get bit-identical totals. Must be called in uniform control flow.
-fn exchange(x: ptr<function, array<f32, SX>>, n: u32, lane: u32) {
-  let g0 = lane - lane % LD;
-  for (var e = 0u; e < SX; e++) { if (e < n) { shS[lane * SX + e] = (*x)[e]; } }
-  workgroupBarrier();
-  for (var e = 0u; e < SX; e++) {
-    if (e < n) {
-      var tot = 0.0;
-      for (var y = 0u; y < LD; y++) { tot += shS[(g0 + y) * SX + e]; }
-      (*x)[e] = tot;
-    }
-  }
-  workgroupBarrier();
-}
-
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   touchMask();
   let lane = lid.x;
-  let dp = lane % LD;
-  let rs = (lane / LD) % LR;
-  let ks = lane / (LD * LR);
-  let dBase = dp * DL;
+  let rs = lane % LR;
+  let ks = lane / LR;
   let b = wid.y / p.Hkv;
   let hk = wid.y % p.Hkv;
   let H = p.Hkv * p.nRep;
@@ -258,8 +243,10 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   let kRow0 = p.kOff + b * p.kSb + hk * p.kSh;
   let vRow0 = p.vOff + b * p.vSb + hk * p.vSh;
 
-  var q: array<vec4<f32>, QN>;
-  var o: array<vec4<f32>, QN>;
+//#chunk
+  var q$: array<vec4<f32>, TM * DC$>;
+  var o$: array<vec4<f32>, TM * DC$>;
+//#endchunk
   var m: array<f32, TM>;
   var l: array<f32, TM>;
   var lim: array<i32, TM>;
@@ -275,55 +262,51 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     hh[t] = h;
     lim[t] = select(-1, keyLimit(i), ok);
     let qe = p.qOff + b * p.qSb + h * p.qSh + i * p.qSt;
-    for (var dd = 0u; dd < DL; dd++) {
-      var qv = vec4<f32>(0.0);
-      if (okD(dBase + dd)) { qv = ldQ(qe, dBase + dd); }
-      q[t * DL + dd] = qv * p.scale;
-      o[t * DL + dd] = vec4<f32>(0.0);
+//#chunk
+    for (var dd = 0u; dd < DC$; dd++) {
+      q$[t * DC$ + dd] = ldQ(qe, $u * CW + dd) * p.scale;
+      o$[t * DC$ + dd] = vec4<f32>(0.0);
     }
+//#endchunk
     m[t] = p.negInf;
     l[t] = 0.0;
   }
 
-  // Key loop: uniform over the workgroup (key slot ks takes key kb + ks).
-  var x: array<f32, SX>;
-  for (var kb = 0u; kb < kEnd; kb += LK) {
-    let j = kb + ks;
-    let jc = min(j, p.Tk - 1u);
-    let ke = kRow0 + jc * p.kSt;
+  // Key slot ks takes keys ks, ks + LK, …
+  for (var j = ks; j < kEnd; j += LK) {
+    let ke = kRow0 + j * p.kSt;
     var acc: array<vec4<f32>, TM>;
     for (var t = 0u; t < TM; t++) { acc[t] = vec4<f32>(0.0); }
-    for (var dd = 0u; dd < DL; dd++) {
-      var kv = vec4<f32>(0.0);
-      if (okD(dBase + dd)) { kv = ldK(ke, dBase + dd); }
-      for (var t = 0u; t < TM; t++) { acc[t] = fma(q[t * DL + dd], kv, acc[t]); }
+//#chunk
+    for (var dd = 0u; dd < DC$; dd++) {
+      let kv = ldK(ke, $u * CW + dd);
+      for (var t = 0u; t < TM; t++) { acc[t] = fma(q$[t * DC$ + dd], kv, acc[t]); }
     }
-    for (var t = 0u; t < TM; t++) { x[t] = hsum(acc[t]); }
-    if (LD > 1u) { exchange(&x, TM, lane); }
+//#endchunk
     // Online softmax, branch-free: an all-masked prefix keeps m = −∞, l = 0, o = 0.
     var pr: array<f32, TM>;
-    var al: array<f32, TM>;
     for (var t = 0u; t < TM; t++) {
-      var sc = x[t] + maskAt(b, hh[t], ii[t], jc);
+      var sc = hsum(acc[t]) + maskAt(b, hh[t], ii[t], j);
       if (i32(j) > lim[t]) { sc = p.negInf; }
       let mx = max(m[t], sc);
       let safe = select(mx, 0.0, mx == p.negInf);
-      al[t] = exp(m[t] - safe);
+      let al = exp(m[t] - safe);
       pr[t] = exp(sc - safe);
-      l[t] = fma(l[t], al[t], pr[t]);
+      l[t] = fma(l[t], al, pr[t]);
       m[t] = mx;
+      // Rescale and accumulate in separate loops: a loop whose unrolled body is too large stays
+      // rolled in Mesa (see CW).
+//#chunk
+      for (var dd = 0u; dd < DC$; dd++) { o$[t * DC$ + dd] *= al; }
+//#endchunk
     }
-    // Rescale and accumulate in separate loops: a d-loop whose unrolled body is too large
-    // stays rolled in Mesa (see DL above).
-    for (var t = 0u; t < TM; t++) {
-      for (var dd = 0u; dd < DL; dd++) { o[t * DL + dd] *= al[t]; }
+    let ve = vRow0 + j * p.vSt;
+//#chunk
+    for (var dd = 0u; dd < DC$; dd++) {
+      let vv = ldV(ve, $u * CW + dd);
+      for (var t = 0u; t < TM; t++) { o$[t * DC$ + dd] = fma(vec4<f32>(pr[t]), vv, o$[t * DC$ + dd]); }
     }
-    let ve = vRow0 + jc * p.vSt;
-    for (var dd = 0u; dd < DL; dd++) {
-      var vv = vec4<f32>(0.0);
-      if (okD(dBase + dd)) { vv = ldV(ve, dBase + dd); }
-      for (var t = 0u; t < TM; t++) { o[t * DL + dd] = fma(vec4<f32>(pr[t]), vv, o[t * DL + dd]); }
-    }
+//#endchunk
   }
 
   if (LK == 1u) {
@@ -333,22 +316,20 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
       let r = (b * H + hh[t]) * p.Tq + ii[t];
       let empty = m[t] == p.negInf;
       let inv = select(1.0 / l[t], 0.0, empty);
-      for (var dd = 0u; dd < DL; dd++) {
-        if (okD(dBase + dd)) { stO(r * D, dBase + dd, o[t * DL + dd] * inv); }
-      }
-      if (dp == 0u) { Lout[r] = select(m[t] + log(l[t]), p.negInf, empty); }
+//#chunk
+      for (var dd = 0u; dd < DC$; dd++) { stO(r * D, $u * CW + dd, o$[t * DC$ + dd] * inv); }
+//#endchunk
+      Lout[r] = select(m[t] + log(l[t]), p.negInf, empty);
     }
   } else {
     // Merge the LK partial states of every row through workgroup memory.
     let slot = (ks * LR + rs) * TM;
     for (var t = 0u; t < TM; t++) {
-      if (dp == 0u) {
-        shM[slot + t] = m[t];
-        shL[slot + t] = l[t];
-      }
-      for (var dd = 0u; dd < DL; dd++) {
-        if (okD(dBase + dd)) { shO[(slot + t) * D4 + dBase + dd] = o[t * DL + dd]; }
-      }
+      shM[slot + t] = m[t];
+      shL[slot + t] = l[t];
+//#chunk
+      for (var dd = 0u; dd < DC$; dd++) { shO[(slot + t) * D4 + $u * CW + dd] = o$[t * DC$ + dd]; }
+//#endchunk
     }
     workgroupBarrier();
     for (var it = lane; it < LR * TM * D4; it += WG) {
@@ -384,29 +365,25 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
 @compute @workgroup_size(WG)
 fn backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   touchMask();
-  let lane = lid.x;
-  let dp = lane % LD;
-  let rs = lane / LD;
-  let dBase = dp * DL;
   let b = wid.y / p.Hkv;
   let hk = wid.y % p.Hkv;
   let H = p.Hkv * p.nRep;
-  let slots = WG / LD;
-  let rowWg = wid.x * slots * TM;
-  let row0 = rowWg + rs * TM;
-  let kEnd = keyEnd(min(p.rows, rowWg + slots * TM) - 1u);
+  let rowWg = wid.x * WG * TM;
+  let row0 = rowWg + lid.x * TM;
+  let kEnd = keyEnd(min(p.rows, rowWg + WG * TM) - 1u);
   let kRow0 = p.kOff + b * p.kSb + hk * p.kSh;
   let vRow0 = p.vOff + b * p.vSb + hk * p.vSh;
 
-  var q: array<vec4<f32>, QN>;
-  var g: array<vec4<f32>, QN>;
-  var dq: array<vec4<f32>, QN>;
+//#chunk
+  var q$: array<vec4<f32>, TM * DC$>;
+  var g$: array<vec4<f32>, TM * DC$>;
+  var dq$: array<vec4<f32>, TM * DC$>;
+//#endchunk
   var lse: array<f32, TM>;
   var di: array<f32, TM>;
   var lim: array<i32, TM>;
   var hh: array<u32, TM>;
   var ii: array<u32, TM>;
-  var x: array<f32, SX>;
   for (var t = 0u; t < TM; t++) {
     let row = row0 + t;
     let ok = row < p.rows;
@@ -418,27 +395,21 @@ fn backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     let r = (b * H + h) * p.Tq + i;
     let qe = p.qOff + b * p.qSb + h * p.qSh + i * p.qSt;
     var dacc = vec4<f32>(0.0);
-    for (var dd = 0u; dd < DL; dd++) {
-      var qv = vec4<f32>(0.0);
-      var gv = vec4<f32>(0.0);
-      if (okD(dBase + dd)) {
-        qv = ldQ(qe, dBase + dd);
-        gv = lddO(r * D, dBase + dd);
-        dacc = fma(gv, ldOin(r * D, dBase + dd), dacc);
-      }
-      q[t * DL + dd] = qv * p.scale;
-      g[t * DL + dd] = gv;
-      dq[t * DL + dd] = vec4<f32>(0.0);
+//#chunk
+    for (var dd = 0u; dd < DC$; dd++) {
+      let d4 = $u * CW + dd;
+      q$[t * DC$ + dd] = ldQ(qe, d4) * p.scale;
+      let gv = lddO(r * D, d4);
+      g$[t * DC$ + dd] = gv;
+      dacc = fma(gv, ldOin(r * D, d4), dacc);
+      dq$[t * DC$ + dd] = vec4<f32>(0.0);
     }
-    x[t] = hsum(dacc);
+//#endchunk
+    di[t] = hsum(dacc);
     lse[t] = Lin[r];
     // Rows with no visible key (L = −∞) get zero gradients.
     lim[t] = select(-1, keyLimit(i), ok && lse[t] != p.negInf);
-  }
-  if (LD > 1u) { exchange(&x, TM, lane); }
-  for (var t = 0u; t < TM; t++) {
-    di[t] = x[t];
-    if (row0 + t < p.rows && dp == 0u) { DVout[(b * H + hh[t]) * p.Tq + ii[t]] = di[t]; }
+    if (ok) { DVout[r] = di[t]; }
   }
 
   for (var j = 0u; j < kEnd; j++) {
@@ -450,77 +421,67 @@ fn backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
       accS[t] = vec4<f32>(0.0);
       accP[t] = vec4<f32>(0.0);
     }
-    for (var dd = 0u; dd < DL; dd++) {
-      var kv = vec4<f32>(0.0);
-      var vv = vec4<f32>(0.0);
-      if (okD(dBase + dd)) {
-        kv = ldK(ke, dBase + dd);
-        vv = ldV(ve, dBase + dd);
-      }
+//#chunk
+    for (var dd = 0u; dd < DC$; dd++) {
+      let kv = ldK(ke, $u * CW + dd);
+      let vv = ldV(ve, $u * CW + dd);
       for (var t = 0u; t < TM; t++) {
-        accS[t] = fma(q[t * DL + dd], kv, accS[t]);
-        accP[t] = fma(g[t * DL + dd], vv, accP[t]);
+        accS[t] = fma(q$[t * DC$ + dd], kv, accS[t]);
+        accP[t] = fma(g$[t * DC$ + dd], vv, accP[t]);
       }
     }
-    for (var t = 0u; t < TM; t++) {
-      x[t] = hsum(accS[t]);
-      x[TM + t] = hsum(accP[t]);
-    }
-    if (LD > 1u) { exchange(&x, 2u * TM, lane); }
+//#endchunk
     var ds: array<f32, TM>;
     for (var t = 0u; t < TM; t++) {
-      var pr = exp(x[t] + maskAt(b, hh[t], ii[t], j) - lse[t]);
+      var pr = exp(hsum(accS[t]) + maskAt(b, hh[t], ii[t], j) - lse[t]);
       if (i32(j) > lim[t]) { pr = 0.0; }
-      ds[t] = pr * (x[TM + t] - di[t]);
+      ds[t] = pr * (hsum(accP[t]) - di[t]);
     }
-    for (var dd = 0u; dd < DL; dd++) {
-      var kv = vec4<f32>(0.0);
-      if (okD(dBase + dd)) { kv = ldK(ke, dBase + dd); }
-      for (var t = 0u; t < TM; t++) { dq[t * DL + dd] = fma(vec4<f32>(ds[t]), kv, dq[t * DL + dd]); }
+//#chunk
+    for (var dd = 0u; dd < DC$; dd++) {
+      let kv = ldK(ke, $u * CW + dd);
+      for (var t = 0u; t < TM; t++) { dq$[t * DC$ + dd] = fma(vec4<f32>(ds[t]), kv, dq$[t * DC$ + dd]); }
     }
+//#endchunk
   }
   for (var t = 0u; t < TM; t++) {
     if (row0 + t >= p.rows) { continue; }
     let r = (b * H + hh[t]) * p.Tq + ii[t];
-    for (var dd = 0u; dd < DL; dd++) {
-      if (okD(dBase + dd)) { stdQ(r * D, dBase + dd, dq[t * DL + dd] * p.scale); }
-    }
+//#chunk
+    for (var dd = 0u; dd < DC$; dd++) { stdQ(r * D, $u * CW + dd, dq$[t * DC$ + dd] * p.scale); }
+//#endchunk
   }
 }
 
 @compute @workgroup_size(WG)
 fn backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   touchMask();
-  let lane = lid.x;
-  let dp = lane % LD;
-  let ks = lane / LD;
-  let dBase = dp * DL;
   let b = wid.y / p.Hkv;
   let hk = wid.y % p.Hkv;
   let H = p.Hkv * p.nRep;
-  let jWg = wid.x * (WG / LD) * TN;
-  let jl0 = jWg + ks * TN;
+  let jWg = wid.x * WG * TN;
+  let jl0 = jWg + lid.x * TN;
 
-  var kk: array<vec4<f32>, KN>;
-  var vv: array<vec4<f32>, KN>;
-  var dk: array<vec4<f32>, KN>;
-  var dv: array<vec4<f32>, KN>;
+//#chunk
+  var kk$: array<vec4<f32>, TN * DC$>;
+  var vv$: array<vec4<f32>, TN * DC$>;
+  var dk$: array<vec4<f32>, TN * DC$>;
+  var dv$: array<vec4<f32>, TN * DC$>;
+  var qr$: array<vec4<f32>, DC$>;
+  var gr$: array<vec4<f32>, DC$>;
+//#endchunk
   for (var u = 0u; u < TN; u++) {
     let j = min(jl0 + u, p.Tk - 1u);
     let ke = p.kOff + b * p.kSb + hk * p.kSh + j * p.kSt;
     let ve = p.vOff + b * p.vSb + hk * p.vSh + j * p.vSt;
-    for (var dd = 0u; dd < DL; dd++) {
-      var a = vec4<f32>(0.0);
-      var c = vec4<f32>(0.0);
-      if (okD(dBase + dd)) {
-        a = ldK(ke, dBase + dd);
-        c = ldV(ve, dBase + dd);
-      }
-      kk[u * DL + dd] = a;
-      vv[u * DL + dd] = c;
-      dk[u * DL + dd] = vec4<f32>(0.0);
-      dv[u * DL + dd] = vec4<f32>(0.0);
+//#chunk
+    for (var dd = 0u; dd < DC$; dd++) {
+      kk$[u * DC$ + dd] = ldK(ke, $u * CW + dd);
+      vv$[u * DC$ + dd] = ldV(ve, $u * CW + dd);
+      dk$[u * DC$ + dd] = vec4<f32>(0.0);
+      dv$[u * DC$ + dd] = vec4<f32>(0.0);
     }
+//#endchunk
   }
   // Causal: query i sees key j iff j ≤ Tk − Tq + i, so rows with i < jWg − (Tk − Tq) see none
   // of this workgroup's keys.
@@ -528,9 +489,6 @@ fn backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
   if (p.causal != 0u) {
     rowStart = min(u32(max(i32(jWg) - (i32(p.Tk) - i32(p.Tq)), 0)), p.Tq) * p.nRep;
   }
-  var qr: array<vec4<f32>, DL>;
-  var gr: array<vec4<f32>, DL>;
-  var x: array<f32, SX>;
   for (var row = rowStart; row < p.rows; row++) {
     let i = row / p.nRep;
     let h = hk * p.nRep + row % p.nRep;
@@ -546,50 +504,45 @@ fn backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
       accS[u] = vec4<f32>(0.0);
       accP[u] = vec4<f32>(0.0);
     }
-    for (var dd = 0u; dd < DL; dd++) {
-      var qv = vec4<f32>(0.0);
-      var gv = vec4<f32>(0.0);
-      if (okD(dBase + dd)) {
-        qv = ldQ(qe, dBase + dd) * p.scale;
-        gv = lddO(r * D, dBase + dd);
-      }
-      qr[dd] = qv;
-      gr[dd] = gv;
+//#chunk
+    for (var dd = 0u; dd < DC$; dd++) {
+      let qv = ldQ(qe, $u * CW + dd) * p.scale;
+      let gv = lddO(r * D, $u * CW + dd);
+      qr$[dd] = qv;
+      gr$[dd] = gv;
       for (var u = 0u; u < TN; u++) {
-        accS[u] = fma(qv, kk[u * DL + dd], accS[u]);
-        accP[u] = fma(gv, vv[u * DL + dd], accP[u]);
+        accS[u] = fma(qv, kk$[u * DC$ + dd], accS[u]);
+        accP[u] = fma(gv, vv$[u * DC$ + dd], accP[u]);
       }
     }
-    for (var u = 0u; u < TN; u++) {
-      x[u] = hsum(accS[u]);
-      x[TN + u] = hsum(accP[u]);
-    }
-    if (LD > 1u) { exchange(&x, 2u * TN, lane); }
+//#endchunk
     var pr: array<f32, TN>;
     var ds: array<f32, TN>;
     for (var u = 0u; u < TN; u++) {
       let j = min(jl0 + u, p.Tk - 1u);
-      var pv = exp(x[u] + maskAt(b, h, i, j) - lse);
+      var pv = exp(hsum(accS[u]) + maskAt(b, h, i, j) - lse);
       if (i32(jl0 + u) > lim) { pv = 0.0; }
       pr[u] = pv;
-      ds[u] = pv * (x[TN + u] - di);
+      ds[u] = pv * (hsum(accP[u]) - di);
     }
-    for (var dd = 0u; dd < DL; dd++) {
-      for (var u = 0u; u < TN; u++) {
-        dv[u * DL + dd] = fma(vec4<f32>(pr[u]), gr[dd], dv[u * DL + dd]);
-        dk[u * DL + dd] = fma(vec4<f32>(ds[u]), qr[dd], dk[u * DL + dd]);
+    for (var u = 0u; u < TN; u++) {
+//#chunk
+      for (var dd = 0u; dd < DC$; dd++) {
+        dv$[u * DC$ + dd] = fma(vec4<f32>(pr[u]), gr$[dd], dv$[u * DC$ + dd]);
+        dk$[u * DC$ + dd] = fma(vec4<f32>(ds[u]), qr$[dd], dk$[u * DC$ + dd]);
       }
+//#endchunk
     }
   }
   for (var u = 0u; u < TN; u++) {
     let j = jl0 + u;
     if (j >= p.Tk) { continue; }
     let e = ((b * p.Hkv + hk) * p.Tk + j) * D;
-    for (var dd = 0u; dd < DL; dd++) {
-      if (okD(dBase + dd)) {
-        stdK(e, dBase + dd, dk[u * DL + dd]);
-        stdV(e, dBase + dd, dv[u * DL + dd]);
-      }
+//#chunk
+    for (var dd = 0u; dd < DC$; dd++) {
+      stdK(e, $u * CW + dd, dk$[u * DC$ + dd]);
+      stdV(e, $u * CW + dd, dv$[u * DC$ + dd]);
     }
+//#endchunk
   }
 }

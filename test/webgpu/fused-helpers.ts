@@ -64,7 +64,8 @@ export function release(...bufs: GPUBuffer[]): void {
 
 /**
  * Asserts |got − ref| ≤ atol + rtol·scale for every element, where scale is `scales[i]` if
- * given (e.g. Σ|terms|) else |ref[i]|. Infinities must match exactly; NaN in got always fails.
+ * given (e.g. Σ|terms|) else |ref[i]|. Infinities and NaN in ref must match exactly; NaN in got
+ * fails otherwise.
  */
 export function assertClose(
   what: string,
@@ -78,7 +79,7 @@ export function assertClose(
     const g = got[i]!;
     const r = ref[i]!;
     if (!Number.isFinite(r)) {
-      if (g !== r) assert.fail(`${what}[${i}] = ${g}, expected ${r}`);
+      if (!(g === r || (Number.isNaN(g) && Number.isNaN(r)))) assert.fail(`${what}[${i}] = ${g}, expected ${r}`);
       continue;
     }
     const tol = atol + rtol * (scales ? scales[i]! : Math.abs(r));

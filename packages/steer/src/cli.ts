@@ -167,13 +167,26 @@ program.command('train')
   .option('--max-tokens <n>', 'truncate benign texts to this many tokens', int, 128)
   .option('--seed <n>', 'seed', int, 0)
   .option('--checkpoint-every <n>', 'steps between checkpoints', int, 50)
+  .option('--reextract-every <n>', 're-extract the vectors with the current (LoRA) model every n steps, as the original code can (needs --pairs)', int, 0)
+  .option('--pairs <files>', 'with --reextract-every: the contrast-pair file of each vector, comma-separated, in --vectors order')
   .option('--resume', 'continue from OUT/checkpoint', false)
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
   .requiredOption('--out <dir>', 'output folder (checkpoint/, adapter/ in PEFT format, train.json)')
-  .action(async (o: { model: string; vectors: string; data: string; steps: number; rank: number; alpha?: number; targets: string; lr: number; warmup?: number; coeff: number; prob: number; layers?: string; batchSize: number; gradAccum: number; maxTokens: number; seed: number; checkpointEvery: number; resume: boolean; device: string; out: string }) => {
+  .action(async (o: { model: string; vectors: string; data: string; steps: number; rank: number; alpha?: number; targets: string; lr: number; warmup?: number; coeff: number; prob: number; layers?: string; batchSize: number; gradAccum: number; maxTokens: number; seed: number; checkpointEvery: number; reextractEvery: number; pairs?: string; resume: boolean; device: string; out: string }) => {
     const { model, tok, deviceName } = await open(o.model, o.device);
-    const vectors = o.vectors.split(',').map((f) => SteeringVector.load(f.trim()));
+    const vectorFiles = o.vectors.split(',').map((f) => f.trim());
+    const vectors = vectorFiles.map((f) => SteeringVector.load(f));
     const layers = o.layers ? parseLayers(o.layers, model.numLayers) : vectors[0]!.layers;
+    let reextract: ((m: SteerableModel) => Promise<SteeringVector[]>) | undefined;
+    if (o.reextractEvery > 0) {
+      const pairFiles = (o.pairs ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+      if (pairFiles.length !== vectorFiles.length) throw new Error(`--reextract-every needs --pairs with one contrast-pair file per vector (${vectorFiles.length}), got ${pairFiles.length}`);
+      const sets = pairFiles.map((f) => loadPairs(f));
+      reextract = async (m) => Promise.all(sets.map(({ format, pairs }, i) => extractVector(m, tok, pairs, {
+        layers, method: (vectors[i]!.meta.method as 'mean-diff' | 'pca' | undefined) ?? 'mean-diff', position: (vectors[i]!.meta.position as 'last' | 'answer-mean' | undefined) ?? 'last',
+        format: format === 'pairs' ? null : chatFormatterFor(tok), device: deviceName,
+      })));
+    }
     const benign = textsOf(tok, chatFormatterFor(tok), loadBenign(o.data));
     mkdirSync(o.out, { recursive: true });
     let stop = false;
@@ -187,7 +200,7 @@ program.command('train')
     const result = await trainKTS(model as unknown as SteerableModel, benign, vectors, {
       steps: o.steps, rank: o.rank, alpha: o.alpha, targets: o.targets.split(','), lr: o.lr, warmup: o.warmup, coeff: o.coeff, prob: o.prob,
       layers, batchSize: o.batchSize, gradAccum: o.gradAccum, maxTokens: o.maxTokens, seed: o.seed, device: deviceName,
-      outDir: o.out, checkpointEvery: o.checkpointEvery, resume: o.resume,
+      outDir: o.out, checkpointEvery: o.checkpointEvery, resume: o.resume, reextractEvery: o.reextractEvery, reextract,
       onStep: (s) => progress.update(s.step, { loss: s.loss, tokens: s.tokens, coeff: s.coeff }),
       shouldStop: () => stop,
     });
