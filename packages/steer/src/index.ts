@@ -15,3 +15,6 @@ export * from './report.ts';
 export * from './progress.ts';
 export * from './device.ts';
 export type * from './model.ts';
+export * from './probe.ts';
+export * from './gated.ts';
+export * from './suggested.ts';

@@ -59,6 +59,14 @@ export class AdamW extends Optimizer {
       this.params.forEach((p, i) => {
         const g = p.grad;
         if (!g) return;
+        const fused = p.backend.fused?.adamw;
+        if (fused && p.offset === 0 && p.storage.length === p.size) {
+          // One kernel updates param, m and v in place (state tensors are created once).
+          this.m[i] ??= ops.zerosLike(p);
+          this.v[i] ??= ops.zerosLike(p);
+          fused(p, g, this.m[i]!, this.v[i]!, { lr: this.lr, beta1: b1, beta2: b2, eps: this.eps, weightDecay: this.weightDecay, step: t });
+          return;
+        }
         const m = (this.m[i] ?? ops.zerosLike(p)).mul(b1).add(g.mul(1 - b1));
         const v = (this.v[i] ?? ops.zerosLike(p)).mul(b2).add(g.mul(g).mul(1 - b2));
         this.m[i] = m;

@@ -315,6 +315,7 @@ export const fusedOps: FusedOps = {
   klDivLogits,
   crossEntropyLogits,
   addSteering,
+  adamw: (p, g, m, v, h) => adamwStep(p, g, m, v, h),
 };
 
 // ---- optimizer hook -----------------------------------------------------------------------------
