@@ -21,3 +21,19 @@ test('README autograd example runs and fits its targets', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('README WebGPU example runs (forward, backward, async readback) and exits', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const block = /### WebGPU tensors[^]*?```ts\n([^]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'README has a WebGPU example');
+  const dir = mkdtempSync(join(process.cwd(), 'test', '.tmp-readme-'));
+  try {
+    const file = join(dir, 'webgpu.ts');
+    writeFileSync(file, block);
+    const out = execFileSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const loss = Number(out.split('\n')[1]!.split(' ')[0]);
+    assert.ok(loss > 1 && loss < 2, `softmax rows squared and summed over 256 rows stay in (1, 2): ${out}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
