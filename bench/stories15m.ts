@@ -4,6 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Generator, noGrad, tensor } from '@kts/tensor';
 import { LlamaForCausalLM, makeConfig } from '@kts/llama';
+import { selectDevice } from '../packages/steer/src/device.ts';
+import type { BenchSuite, SuiteContext } from './lib.ts';
 
 export const STORIES15M = makeConfig({
   vocabSize: 32000, hiddenSize: 288, intermediateSize: 768, numHiddenLayers: 6, numAttentionHeads: 6,
@@ -40,4 +42,12 @@ export function torchTimings(threads = 1): TorchTimings | string {
   } catch (e) {
     return `PyTorch reference unavailable (${(e as Error).message.split('\n')[0]})`;
   }
+}
+
+/** 'cpu', plus 'webgpu' when an adapter exists (unless --device=cpu); notes why WebGPU is absent. */
+export async function benchDevices(ctx: SuiteContext, suite: BenchSuite): Promise<string[]> {
+  if (ctx.flags.device === 'cpu') return ['cpu'];
+  const choice = await selectDevice('auto');
+  if (choice.device !== 'webgpu') suite.note(choice.description);
+  return choice.device === 'webgpu' ? ['cpu', 'webgpu'] : ['cpu'];
 }

@@ -5,9 +5,9 @@
  */
 import { Generator } from '@kts/tensor';
 import { SteeringVector, trainKTS, type SteerableModel } from '@kts/steer';
-import { selectDevice, releaseDevice } from '../../packages/steer/src/device.ts';
+import { releaseDevice } from '../../packages/steer/src/device.ts';
 import { BenchSuite, type SuiteContext } from '../lib.ts';
-import { stories15m, torchTimings } from '../stories15m.ts';
+import { benchDevices, stories15m, torchTimings } from '../stories15m.ts';
 
 export default async function run(ctx: SuiteContext): Promise<void> {
   const suite = new BenchSuite('kts', { baseline: 'pytorch-eager' });
@@ -17,12 +17,7 @@ export default async function run(ctx: SuiteContext): Promise<void> {
   const g = new Generator(3);
   const benign = Array.from({ length: 8 }, () => Array.from({ length: 64 }, () => g.int(32000)));
   const vector = new SteeringVector(new Map([1, 2].map((l) => [l, Float32Array.from({ length: 288 }, () => 0.5 * g.normal())])));
-  const devices = ['cpu'];
-  if (ctx.flags.device !== 'cpu') {
-    const choice = await selectDevice('auto');
-    if (choice.device === 'webgpu') devices.push('webgpu');
-    else suite.note(choice.description);
-  }
+  const devices = await benchDevices(ctx, suite);
   for (const device of devices) {
     const model = stories15m(device) as unknown as SteerableModel;
     const { history } = await trainKTS(model, benign, [vector], { steps: 4, layers: [1, 2], batchSize: 8, prob: 1, device, rank: 8, maxTokens: 64 });

@@ -6,9 +6,9 @@
  */
 import { Generator, noGrad, tensor } from '@kts/tensor';
 import { KVCache } from '@kts/llama';
-import { selectDevice, releaseDevice } from '../../packages/steer/src/device.ts';
+import { releaseDevice } from '../../packages/steer/src/device.ts';
 import { BenchSuite, timeFn, type SuiteContext } from '../lib.ts';
-import { stories15m, torchTimings } from '../stories15m.ts';
+import { benchDevices, stories15m, torchTimings } from '../stories15m.ts';
 
 export default async function run(ctx: SuiteContext): Promise<void> {
   const suite = new BenchSuite('llama', { baseline: 'pytorch-eager' });
@@ -20,12 +20,7 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     suite.record('prefill 128 tok', 'pytorch-eager', { medianMs: torch.prefill128_ms }, { meta: { torch: torch.torch, threads: torch.threads, tokensPerSec: 128_000 / torch.prefill128_ms } });
     suite.record('decode 1 tok', 'pytorch-eager', { medianMs: torch.decode_ms_per_token }, { meta: { tokensPerSec: 1000 / torch.decode_ms_per_token } });
   }
-  const devices = ['cpu'];
-  if (ctx.flags.device !== 'cpu') {
-    const choice = await selectDevice('auto');
-    if (choice.device === 'webgpu') devices.push('webgpu');
-    else suite.note(choice.description);
-  }
+  const devices = await benchDevices(ctx, suite);
   for (const device of devices) {
     const model = stories15m(device);
     const ids = tensor(prompt, [1, 128], { device });
