@@ -2,7 +2,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import nodePath from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CpuStorage, type Tensor, safetensors, tensor } from '@kts/tensor';
+import { CpuStorage, type Tensor, fromStorage, getBackend, safetensors, tensor } from '@kts/tensor';
 import { configToJson, readConfig } from './config.ts';
 import { LlamaForCausalLM, expectedShapes, hfStateDict, setParameter } from './model.ts';
 
@@ -51,12 +51,23 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       }
     }
     const model = new LlamaForCausalLM(config, { device: opts.device, init: 'empty' });
+    const params = new Map(model.namedParameters());
     for (const [name, shape] of expected) {
-      const raw = reader.read(name, { as: 'f32' });
-      const t = tensor(raw.data as Float32Array, shape, { device: opts.device, dtype: 'float32' });
+      const param = params.get(name);
+      if (param && param.storage instanceof CpuStorage && param.storage.data instanceof Float32Array && param.offset === 0) {
+        // CPU: decode straight into the parameter's memory — no second copy of the tensor.
+        reader.readInto(name, param.storage.data);
+        continue;
+      }
+      // Other devices: one host buffer per tensor, uploaded without a further copy.
+      const host = new Float32Array(shape.reduce((a, d) => a * d, 1));
+      reader.readInto(name, host);
+      const b = getBackend(opts.device ?? 'cpu');
+      const t = fromStorage(b, b.fromArray(host, 'float32'), shape);
       t.requiresGrad = opts.requiresGrad ?? false;
       setParameter(model, name, t);
     }
+    if (opts.requiresGrad) model.requiresGrad_(true);
     if (!opts.requiresGrad) model.requiresGrad_(false);
     return model;
   } finally {

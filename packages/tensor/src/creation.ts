@@ -69,7 +69,7 @@ function random(shape: Shape, opts: RandomOptions | undefined, draw: (g: Generat
   const n = numel(shape);
   const data = dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = draw(g);
-  return ops.fromTyped(data, shape, { ...opts, dtype });
+  return ops.adopt(data, shape, { ...opts, dtype });
 }
 
 /** Standard-normal samples from the seeded generator. */

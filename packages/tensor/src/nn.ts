@@ -99,7 +99,7 @@ function uniform(shape: number[], bound: number, opts: RandomOptions = {}): Tens
   const n = shape.reduce((p, d) => p * d, 1);
   const data = opts.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = g.uniform(-bound, bound);
-  return ops.fromTyped(data, shape, { dtype: opts.dtype, device: opts.device });
+  return ops.adopt(data, shape, { dtype: opts.dtype, device: opts.device });
 }
 
 export interface LinearOptions extends RandomOptions {
@@ -134,7 +134,7 @@ export class Embedding extends Module {
     super();
     const g = opts.generator ?? defaultGenerator;
     const data = new Float32Array(numEmbeddings * dim).map(() => g.normal());
-    this.weight = ops.fromTyped(data, [numEmbeddings, dim], { dtype: opts.dtype, device: opts.device }).requiresGrad_();
+    this.weight = ops.adopt(data, [numEmbeddings, dim], { dtype: opts.dtype, device: opts.device }).requiresGrad_();
   }
   forward(ids: Tensor): Tensor {
     return embedding(this.weight, ids);

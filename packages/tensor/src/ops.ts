@@ -44,6 +44,16 @@ export function fromTyped(data: TypedArray, shape: Shape, opts?: CreateOptions):
   return finish(fromStorage(b, b.fromArray(typed, dtype), shape), opts);
 }
 
+/** Like fromTyped, but takes ownership of `data` (no copy): for freshly made arrays only. */
+export function adopt(data: Float32Array | Float64Array | Int32Array, shape: Shape, opts?: CreateOptions): Tensor {
+  const b = backendOf(opts);
+  const dtype = data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : 'float32';
+  if (opts?.dtype && opts.dtype !== dtype) return fromTyped(data, shape, opts);
+  checkDtype(b, dtype);
+  if (data.length !== numel(shape)) throw new Error(`tensor: ${data.length} values do not fill shape ${shapeStr(shape)}`);
+  return finish(fromStorage(b, b.fromArray(data, dtype), shape), opts);
+}
+
 export function full(shape: Shape, value: number, opts?: CreateOptions): Tensor {
   const b = backendOf(opts);
   const dtype = opts?.dtype ?? 'float32';

@@ -65,6 +65,12 @@ export interface SafetensorsReader {
   read(name: string, opts?: ReadOptions): RawTensor;
   /** The tensor's raw little-endian bytes, undecoded (fresh, aligned copy). */
   readBytes(name: string): Uint8Array;
+  /**
+   * Decodes a float tensor (F32, F16, BF16) straight into `dst` (its element count must match):
+   * F32 bytes land in dst's memory directly, half floats are decoded in 1 MiB chunks, so loading
+   * a checkpoint needs no second copy of each tensor.
+   */
+  readInto(name: string, dst: Float32Array): void;
   readAll(opts?: ReadOptions): Record<string, RawTensor>;
   close(): void;
 }
@@ -345,6 +351,8 @@ interface ByteSource {
   readonly size: number;
   /** Exactly `len` bytes at `pos`, as a fresh (hence aligned) buffer. */
   read(pos: number, len: number): Uint8Array;
+  /** Exactly `dst.length` bytes at `pos`, written into `dst` (no allocation). */
+  readInto(pos: number, dst: Uint8Array): void;
   close(): void;
 }
 
@@ -367,8 +375,13 @@ function fileSource(path: string): ByteSource {
   return {
     size,
     read(pos, len) {
-      if (fd === null) fail(path, 'reader is closed');
       const buf = new Uint8Array(len);
+      this.readInto(pos, buf);
+      return buf;
+    },
+    readInto(pos, buf) {
+      if (fd === null) fail(path, 'reader is closed');
+      const len = buf.length;
       let done = 0;
       while (done < len) {
         const n = fs.readSync(fd, buf, done, len - done, pos + done);
@@ -376,7 +389,6 @@ function fileSource(path: string): ByteSource {
         if (n === 0) fail(path, `unexpected end of file reading bytes [${pos}, ${pos + len})`);
         done += n;
       }
-      return buf;
     },
     close() {
       if (fd !== null) fs.closeSync(fd);
@@ -389,6 +401,7 @@ function memorySource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.length,
     read: (pos, len) => bytes.slice(pos, pos + len), // copy: aligned, and never aliases the caller's buffer
+    readInto: (pos, dst) => dst.set(bytes.subarray(pos, pos + dst.length)),
     close() {},
   };
 }
@@ -584,6 +597,28 @@ function makeReader(label: string, src: ByteSource): SafetensorsReader {
       const bytes = src.read(e.start, e.end - e.start);
       return { dtype: e.dtype, shape: [...e.shape], data: decode(`${label}: tensor "${name}"`, e, bytes, opts) };
     },
+    readInto(name, dst) {
+      const e = entry(name);
+      const what = `${label}: tensor "${name}"`;
+      const n = e.shape.reduce((a, d) => a * d, 1);
+      if (dst.length !== n) throw new SafetensorsError(`${what}: readInto needs ${n} elements, destination has ${dst.length}`);
+      if (e.dtype === 'F32') {
+        src.readInto(e.start, new Uint8Array(dst.buffer, dst.byteOffset, n * 4));
+        return;
+      }
+      if (e.dtype !== 'F16' && e.dtype !== 'BF16') throw new SafetensorsError(`${what}: readInto decodes float tensors only, got ${e.dtype}`);
+      const decodeHalf = f16BitsToF32;
+      const dstBits = e.dtype === 'BF16' ? new Uint32Array(dst.buffer, dst.byteOffset, n) : null;
+      const chunk = 1 << 16; // elements per read (128 KiB of half floats)
+      const bits = new Uint16Array(Math.min(chunk, n));
+      for (let i = 0; i < n; i += chunk) {
+        const m = Math.min(chunk, n - i);
+        const view = new Uint8Array(bits.buffer, 0, m * 2);
+        src.readInto(e.start + i * 2, view);
+        if (dstBits) for (let k = 0; k < m; k++) dstBits[i + k] = bits[k]! << 16; // bf16 is the top half of an f32
+        else for (let k = 0; k < m; k++) dst[i + k] = decodeHalf(bits[k]!);
+      }
+    },
     readAll(opts) {
       return Object.fromEntries(names.map((n) => [n, reader.read(n, opts)]));
     },
@@ -693,6 +728,10 @@ export function openSafetensorsIndex(dirOrIndexPath: string): SafetensorsReader 
     readBytes: (name) => {
       const [s, n] = locate(name);
       return s.readBytes(n);
+    },
+    readInto: (name, dst) => {
+      const [s, n] = locate(name);
+      s.readInto(n, dst);
     },
     readAll: (opts) => Object.fromEntries(names.map((n) => [n, reader.read(n, opts)])),
     close() {
