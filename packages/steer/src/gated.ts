@@ -172,6 +172,10 @@ export async function gatedSteeringReport(m: EvalModel, tok: TokenizerLike, o: G
   const notes: string[] = [];
   if (misclassified.length === 0) notes.push('no benign prompt was flagged: sideEffectKLOnMisclassifiedBenign is 0 by definition (n = 0)');
   if (!target.some(Boolean)) notes.push('no target prompt was flagged: gating never steers the targets');
+  const gateLayer = (probe as { layer?: unknown }).layer;
+  if (typeof gateLayer === 'number' && o.layers.length && gateLayer >= Math.min(...o.layers)) {
+    notes.push(`the probe reads layer ${gateLayer}, not before the first steering layer ${Math.min(...o.layers)}: here it reads a separate unsteered pass, but one forward pass could not both gate and steer`);
+  }
   return {
     nTarget: targetPrompts.length,
     nBenign: benignPrompts.length,
