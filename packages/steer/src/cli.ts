@@ -18,6 +18,9 @@ import type { SteerableModel } from './model.ts';
 import { Progress } from './progress.ts';
 import { markdownTable, sweepPlotSvg, writeAtomic } from './report.ts';
 import { type Behaviour, sweep } from './sweep.ts';
+import { LinearProbe } from './probe.ts';
+import { suggestedAnswerEval } from './suggested.ts';
+import { readJsonl } from './data.ts';
 import { SteeringVector } from './vector.ts';
 import { loadTensors } from '@kts/tensor';
 import { batchSteer } from './eval.ts';
@@ -222,10 +225,11 @@ program.command('eval')
   .requiredOption('--benign <file>', 'benign JSONL: {"text"} or {"prompt","response"}')
   .option('--behaviour <file>', 'behaviour data: CAA A/B JSON, or {positive, negative} JSONL pairs')
   .option('--continuations <n>', 'also compare greedy continuations of the first n benign prompts', int, 0)
+  .option('--suggested <file>', 'suggested-answer bias: A/B JSON whose answer_matching_behavior is the correct letter; accuracy with/without a wrong suggestion, unsteered and at the largest coefficient')
   .option('--batch-size <n>', 'texts per forward pass', int, 8)
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
   .requiredOption('--out <file>', 'report.json (a .md table and a .svg plot are written beside it)')
-  .action(async (o: { model: string; adapter?: string; vector: string; coeffs: number[]; layers?: string; benign: string; behaviour?: string; continuations: number; batchSize: number; device: string; out: string }) => {
+  .action(async (o: { model: string; adapter?: string; vector: string; coeffs: number[]; layers?: string; benign: string; behaviour?: string; continuations: number; suggested?: string; batchSize: number; device: string; out: string }) => {
     const { model, tok, deviceName } = await open(o.model, o.device);
     const format = chatFormatterFor(tok);
     const v = SteeringVector.load(o.vector);
@@ -252,12 +256,48 @@ program.command('eval')
       onRow: () => progress.update(++done),
     });
     progress.stop();
-    const report = { model: resolve(o.model), adapter: o.adapter ?? null, vector: o.vector, layers, coeffs: o.coeffs, behaviour: o.behaviour ?? null, rows };
+    const suggested: Record<string, unknown> = {};
+    if (o.suggested) {
+      const questions = loadAB(o.suggested);
+      const coeff = o.coeffs.reduce((a, c) => (Math.abs(c) > Math.abs(a) ? c : a), 0);
+      for (const m of models) suggested[m.name] = await suggestedAnswerEval(m, tok, format, questions, { vector: v, layers, coeff, batchSize: o.batchSize, device: deviceName });
+    }
+    const report = { model: resolve(o.model), adapter: o.adapter ?? null, vector: o.vector, layers, coeffs: o.coeffs, behaviour: o.behaviour ?? null, rows, ...(o.suggested ? { suggested } : {}) };
     writeAtomic(o.out, `${JSON.stringify(report, null, 2)}\n`);
     const md = markdownTable(rows);
     writeAtomic(o.out.replace(/\.json$/, '') + '.md', `${md}\n`);
     writeAtomic(o.out.replace(/\.json$/, '') + '.svg', await sweepPlotSvg(rows, 'steering effect vs side effects'));
     console.log(md);
+    releaseDevice();
+  });
+
+program.command('probe')
+  .description('train a linear probe (logistic regression on residual-stream activations), e.g. to gate steering or to judge texts')
+  .requiredOption('--model <dir>', 'HF Llama folder')
+  .requiredOption('--data <file>', 'JSONL {"text", "label": 0|1} or {"prompt", "label"} (prompts are chat-formatted)')
+  .requiredOption('--layer <n>', 'decoder layer whose output is read', int)
+  .option('--position <p>', 'last | mean', 'mean')
+  .option('--holdout <fraction>', 'share of examples held out for the reported accuracy', num, 0.2)
+  .option('--seed <n>', 'seed', int, 0)
+  .option('--device <d>', 'auto | cpu | webgpu', 'auto')
+  .requiredOption('--out <file>', 'probe.json')
+  .action(async (o: { model: string; data: string; layer: number; position: string; holdout: number; seed: number; device: string; out: string }) => {
+    const { model, tok, deviceName } = await open(o.model, o.device);
+    const format = chatFormatterFor(tok);
+    const examples = readJsonl<{ text?: string; prompt?: string; label?: number }>(o.data).map((r, i) => {
+      if (r.label !== 0 && r.label !== 1) throw new Error(`${o.data}:${i + 1}: label must be 0 or 1`);
+      const ids = r.text !== undefined ? tok.encode(r.text, { bos: true }) : r.prompt !== undefined ? tokenizeFormatted(tok, formatPair(format, r.prompt, '')).ids : null;
+      if (!ids) throw new Error(`${o.data}:${i + 1}: needs "text" or "prompt"`);
+      return { ids, label: r.label as 0 | 1 };
+    });
+    const nTest = Math.floor(examples.length * o.holdout);
+    const test = examples.filter((_, i) => i % Math.max(1, Math.round(examples.length / Math.max(nTest, 1))) === 0).slice(0, nTest);
+    const train = examples.filter((e) => !test.includes(e));
+    const probe = await LinearProbe.train(model as unknown as SteerableModel, tok, train, { layer: o.layer, position: o.position as 'last' | 'mean', seed: o.seed, device: deviceName });
+    probe.save(o.out);
+    const trainAcc = await probe.accuracy(model as unknown as SteerableModel, tok, train, { device: deviceName });
+    const testAcc = test.length ? await probe.accuracy(model as unknown as SteerableModel, tok, test, { device: deviceName }) : null;
+    console.log(JSON.stringify({ out: o.out, layer: o.layer, position: o.position, train: train.length, trainAccuracy: trainAcc, heldOut: test.length, heldOutAccuracy: testAcc }));
     releaseDevice();
   });
 
