@@ -10,7 +10,7 @@ import { noGrad, optim, tensor, type Tensor } from '@kts/tensor';
 import { loadModel } from '@kts/llama';
 import { initWebGPU, shutdownWebGPU } from '@kts/webgpu';
 import {
-  SteeringVector, attachLoRA, ktsLoss, loadLoRAStateDict, loraParameters, loraStateDict, padBatch, setLoRAEnabled,
+  SteeringVector, attachLoRA, collectActivations, ktsLoss, meanDifference, pcaDirection, loadLoRAStateDict, loraParameters, loraStateDict, padBatch, setLoRAEnabled,
   steerSpec, type SteerableModel,
 } from '@kts/steer';
 
@@ -36,6 +36,27 @@ before(async () => {
   await initWebGPU();
 });
 after(() => shutdownWebGPU());
+
+test('webgpu: extraction (activations at last / answer-mean with left padding, mean-diff, PCA) matches torch within 1e-3', async () => {
+  const m = await model();
+  const { pairs, layers, batch_size: batchSize } = G.extract;
+  const texts = [
+    ...pairs.map((p: { positive: number[]; answer_from: number }) => ({ ids: p.positive, answerFrom: p.answer_from })),
+    ...pairs.map((p: { negative: number[]; answer_from: number }) => ({ ids: p.negative, answerFrom: p.answer_from })),
+  ];
+  const tok = { padId: 0, bosId: null, eosId: null, encode: () => [], decode: () => '' };
+  for (const [position, gold] of [['last', G.extract.last], ['answer-mean', G.extract.answer_mean]] as const) {
+    const acts = await collectActivations(m, tok, texts, layers, position, batchSize, DEVICE);
+    for (const l of layers) {
+      const rows = acts.get(l)!;
+      close(`${position} activations layer ${l}`, rows.flatMap((r) => [...r]), gold.acts[l].data);
+      const P = rows.slice(0, pairs.length);
+      const N = rows.slice(pairs.length);
+      close(`${position} mean-diff layer ${l}`, meanDifference(P, N), gold.mean_diff[l].data);
+      close(`${position} pca layer ${l}`, pcaDirection(P, N), gold.pca[l].data);
+    }
+  }
+});
 
 test('webgpu: steered logits (per-sequence coefficients) and ktsLoss match torch within 1e-3', async () => {
   const m = await model();
