@@ -99,3 +99,22 @@ test('webgpu: one KTS step — LoRA gradients, clipped norm, AdamW update — ma
   opt.step();
   for (const [k, v] of Object.entries(loraStateDict(lora))) close(`after AdamW ${k}`, await v.data(), S.after[k].data);
 });
+
+test('webgpu: trainKTS writes checkpoints and PEFT adapters from GPU tensors, and resumes exactly', async () => {
+  const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { trainKTS, savePeftAdapter } = await import('@kts/steer');
+  const out = mkdtempSync(join(tmpdir(), 'kts-webgpu-ckpt-'));
+  try {
+    const opts = { steps: 3, layers: G.steer.layers, batchSize: 2, prob: 1, rank: 2, lr: 1e-2, device: DEVICE, checkpointEvery: 1 };
+    const full = await trainKTS(await model(), G.steer.benign, [vectorOf(G.steer.vectors)], { ...opts, outDir: join(out, 'a') });
+    let n = 0;
+    await trainKTS(await model(), G.steer.benign, [vectorOf(G.steer.vectors)], { ...opts, outDir: join(out, 'b'), shouldStop: () => ++n === 2 });
+    const resumed = await trainKTS(await model(), G.steer.benign, [vectorOf(G.steer.vectors)], { ...opts, outDir: join(out, 'b'), resume: true });
+    assert.deepEqual(resumed.history.map((h) => h.loss), full.history.map((h) => h.loss));
+    await savePeftAdapter(join(out, 'peft'), resumed.lora, 'golden');
+    assert.ok(existsSync(join(out, 'peft', 'adapter_model.safetensors')));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

@@ -59,12 +59,12 @@ test('a NaN loss stops training and names the step and the last good checkpoint'
   await assert.rejects(trainKTS(newModel(), benign, vectors, { steps: 1, layers: [0], batchSize: 2 }), /no direction for layer 0/);
 });
 
-test('PEFT export: keys, shapes and config as PEFT writes them; loading restores the adapter', () => {
+test('PEFT export: keys, shapes and config as PEFT writes them; loading restores the adapter', async () => {
   const model = newModel();
   const lora = attachLoRA(model, { rank: 4, alpha: 8, seed: 1 });
   noGrad(() => { for (const m of lora.modules.values()) m.lora_B.backend.assign(m.lora_B, tensor(Float32Array.from({ length: m.lora_B.size }, () => g.normal()), [...m.lora_B.shape])); });
   const out = join(dir, 'peft');
-  savePeftAdapter(out, lora, 'tiny');
+  await savePeftAdapter(out, lora, 'tiny');
   const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
   assert.equal(cfg.peft_type, 'LORA');
   assert.equal(cfg.task_type, 'CAUSAL_LM');

@@ -3,7 +3,7 @@
 // base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight ([r, in]) / lora_B.weight ([out, r]).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Tensor, loadTensors, nn, saveTensors } from '@kts/tensor';
+import { type Tensor, loadTensors, nn, saveTensorsAsync } from '@kts/tensor';
 import { type AttachedLoRA, attachLoRA, loadLoRAStateDict, peftKey } from './lora.ts';
 import { writeAtomic } from './report.ts';
 
@@ -31,14 +31,14 @@ export function peftConfig(lora: AttachedLoRA, baseModel: string): Record<string
   };
 }
 
-export function savePeftAdapter(dir: string, lora: AttachedLoRA, baseModel: string, metadata: Record<string, string> = {}): void {
+export async function savePeftAdapter(dir: string, lora: AttachedLoRA, baseModel: string, metadata: Record<string, string> = {}): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const tensors: Record<string, Tensor> = {};
   for (const [path, m] of lora.modules) {
     tensors[peftKey(path, 'lora_A')] = m.lora_A.detach();
     tensors[peftKey(path, 'lora_B')] = m.lora_B.detach();
   }
-  saveTensors(join(dir, 'adapter_model.safetensors'), tensors, { metadata: { format: 'pt', ...metadata } });
+  await saveTensorsAsync(join(dir, 'adapter_model.safetensors'), tensors, { metadata: { format: 'pt', ...metadata } });
   writeAtomic(join(dir, 'adapter_config.json'), `${JSON.stringify(peftConfig(lora, baseModel), null, 2)}\n`);
 }
 

@@ -209,7 +209,7 @@ program.command('train')
     });
     progress.stop();
     process.off('SIGINT', onSigint);
-    savePeftAdapter(join(o.out, 'adapter'), result.lora, resolve(o.model), { kts: JSON.stringify({ coeff: o.coeff, prob: o.prob, layers, steps: o.steps }) });
+    await savePeftAdapter(join(o.out, 'adapter'), result.lora, resolve(o.model), { kts: JSON.stringify({ coeff: o.coeff, prob: o.prob, layers, steps: o.steps }) });
     writeAtomic(join(o.out, 'train.json'), `${JSON.stringify({ options: o, history: result.history, stoppedEarly: result.stoppedEarly }, null, 2)}\n`);
     console.log(`${result.stoppedEarly ? 'stopped early; resume with --resume. ' : ''}adapter: ${join(o.out, 'adapter')}`);
     releaseDevice();
@@ -314,7 +314,7 @@ program.command('export-peft')
     const cfg = JSON.parse(metadata.config ?? '{}') as { rank?: number; alpha?: number; targets?: string[] };
     const lora = attachLoRA(model, { rank: cfg.rank, alpha: cfg.alpha, targets: cfg.targets });
     loadLoRAStateDict(lora, tensors, file);
-    savePeftAdapter(o.out, lora, resolve(o.model));
+    await savePeftAdapter(o.out, lora, resolve(o.model));
     console.log(`wrote ${o.out}`);
   });
 

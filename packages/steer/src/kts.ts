@@ -12,7 +12,7 @@
 //      is masked out, so the loss does not depend on how a batch happens to be padded.)
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, klDivLogits, loadTensors, noGrad, optim, saveTensors, type Tensor, tensor } from '@kts/tensor';
+import { Generator, klDivLogits, loadTensors, noGrad, optim, saveTensorsAsync, type Tensor, tensor } from '@kts/tensor';
 import { padBatch } from './batch.ts';
 import { type AttachedLoRA, attachLoRA, loadLoRAStateDict, loraParameters, loraStateDict, setLoRAEnabled } from './lora.ts';
 import type { SteerSpecLike, SteerableModel } from './model.ts';
@@ -111,13 +111,13 @@ interface CheckpointState {
   optimizerStep: number;
 }
 
-function saveCheckpoint(dir: string, lora: AttachedLoRA, opt: optim.AdamW, state: CheckpointState): void {
+async function saveCheckpoint(dir: string, lora: AttachedLoRA, opt: optim.AdamW, state: CheckpointState): Promise<void> {
   // Write everything into a fresh folder, then swap it in: a crash leaves either the old or the new checkpoint.
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  saveTensors(join(tmp, 'adapter.safetensors'), loraStateDict(lora), { metadata: { format: 'kts-lora', config: JSON.stringify(lora.config) } });
-  saveTensors(join(tmp, 'optimizer.safetensors'), opt.stateTensors());
+  await saveTensorsAsync(join(tmp, 'adapter.safetensors'), loraStateDict(lora), { metadata: { format: 'kts-lora', config: JSON.stringify(lora.config) } });
+  await saveTensorsAsync(join(tmp, 'optimizer.safetensors'), opt.stateTensors());
   writeFileSync(join(tmp, 'state.json'), JSON.stringify(state));
   const old = `${dir}.old`;
   rmSync(old, { recursive: true, force: true });
@@ -196,7 +196,7 @@ export async function trainKTS(model: SteerableModel, benign: number[][], vector
     const stop = opts.shouldStop?.() ?? false;
     const every = opts.checkpointEvery ?? 0;
     if (ckptDir && (stop || step + 1 === steps || (every > 0 && (step + 1) % every === 0))) {
-      saveCheckpoint(ckptDir, lora, opt, { step: step + 1, history, optimizerStep: opt.stepCount });
+      await saveCheckpoint(ckptDir, lora, opt, { step: step + 1, history, optimizerStep: opt.stepCount });
       lastGood = step + 1;
     }
     if (stop) {

@@ -28,4 +28,4 @@ export * as shapes from './shape.ts';
 export * as nn from './nn.ts';
 export * as optim from './optim.ts';
 export * as safetensors from './safetensors.ts';
-export { saveTensors, loadTensors } from './io.ts';
+export { saveTensors, saveTensorsAsync, loadTensors } from './io.ts';

@@ -2,6 +2,7 @@
 import * as ops from './ops.ts';
 import { openCheckpoint, openSafetensors, writeSafetensors, type StDtype, type WritableTensor } from './safetensors.ts';
 import type { Tensor } from './tensor.ts';
+import type { TypedArray } from './backend.ts';
 import { existsSync, statSync } from 'node:fs';
 
 export interface SaveOptions {
@@ -10,11 +11,21 @@ export interface SaveOptions {
   floatDtype?: 'F32' | 'F16' | 'BF16';
 }
 
-/** Writes tensors to a safetensors file atomically (temp file + rename). CPU tensors only. */
+/** Writes CPU tensors to a safetensors file atomically (temp file + rename); see saveTensorsAsync for any device. */
 export function saveTensors(path: string, tensors: Record<string, Tensor>, opts: SaveOptions = {}): void {
+  writeTensors(path, Object.entries(tensors).map(([name, t]) => [name, t, t.toArray()]), opts);
+}
+
+/** saveTensors for tensors on any backend (reads GPU tensors back asynchronously first). */
+export async function saveTensorsAsync(path: string, tensors: Record<string, Tensor>, opts: SaveOptions = {}): Promise<void> {
+  const rows: [string, Tensor, TypedArray][] = [];
+  for (const [name, t] of Object.entries(tensors)) rows.push([name, t, await t.data()]);
+  writeTensors(path, rows, opts);
+}
+
+function writeTensors(path: string, rows: [string, Tensor, TypedArray][], opts: SaveOptions): void {
   const out: Record<string, WritableTensor> = {};
-  for (const [name, t] of Object.entries(tensors)) {
-    const data = t.toArray();
+  for (const [name, t, data] of rows) {
     const dtype: StDtype | undefined = t.dtype === 'float32' && opts.floatDtype ? opts.floatDtype : undefined;
     out[name] = { shape: [...t.shape], data, dtype };
   }
