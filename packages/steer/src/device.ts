@@ -1,6 +1,6 @@
 // Backend selection: 'auto' takes WebGPU when any adapter exists (a GPU, or Mesa's llvmpipe
 // CPU renderer: with the fused kernels the demo runs faster there than on the CPU backend,
-// 143 s vs 170 s on 2 cores), else the CPU backend; the description says which and why.
+// 102 s vs 170 s on 2 cores), else the CPU backend; the description says which and why.
 
 export interface DeviceChoice {
   device: string;
