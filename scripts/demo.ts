@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import { generate, loadModel, loadTokenizer, type LlamaForCausalLM, type SteerSpec } from '@kts/llama';
 import {
   type EvalModel, Progress, type SteerableModel, type SweepRow, SteeringVector, batchSteer, chatFormatterFor, conceptPairs,
-  extractVector, formatPair, loadBenign, loadConcepts, loadPairs, markdownTable, releaseDevice, selectDevice, setLoRAEnabled,
+  extractVector, formatPair, loadBenign, loadConcepts, loadPairs, markdownTable, releaseDevice, selectDevice, withAdaptersAsync,
   sweep, sweepPlotSvg, tokenizeFormatted, trainKTS,
 } from '@kts/steer';
 
@@ -169,10 +169,8 @@ for (const f of findings) {
 const prompts = ['Tell me a story about the sea.', 'Tell me a story about school.'];
 const promptIds = prompts.map((p) => tokenizeFormatted(tok, formatPair(format, p, '')).ids);
 const gen = async (m: LlamaForCausalLM, lora: typeof trained.lora | null, adapters: boolean, coeff: number) => {
-  if (lora) setLoRAEnabled(lora, adapters);
   const steer = batchSteer(vectors[TOPIC]!, layers, promptIds.map(() => coeff), device) as SteerSpec | undefined;
-  const out = await generate(m, promptIds, { maxNewTokens: 48, steer });
-  if (lora) setLoRAEnabled(lora, true);
+  const out = await withAdaptersAsync(lora, adapters, () => generate(m, promptIds, { maxNewTokens: 48, steer }));
   return out.map((ids) => tok.decode(ids).trim());
 };
 const generations = {

@@ -34,11 +34,22 @@ export function batchSteer(s: SteeringVector, layers: number[], coeffs: number[]
 }
 
 /** Runs fn with the adapters on (KTS model) or off (original), restoring them afterwards. */
-function withAdapters<T>(lora: AttachedLoRA | null, on: boolean, fn: () => T): T {
+export function withAdapters<T>(lora: AttachedLoRA | null, on: boolean, fn: () => T): T {
   if (!lora) return fn();
   setLoRAEnabled(lora, on);
   try {
     return fn();
+  } finally {
+    setLoRAEnabled(lora, true);
+  }
+}
+
+/** withAdapters for async work: the adapters stay as set until fn's promise settles. */
+export async function withAdaptersAsync<T>(lora: AttachedLoRA | null, on: boolean, fn: () => Promise<T>): Promise<T> {
+  if (!lora) return fn();
+  setLoRAEnabled(lora, on);
+  try {
+    return await fn();
   } finally {
     setLoRAEnabled(lora, true);
   }

@@ -4,8 +4,7 @@
 // targets are not steered (less effect), wrongly flagged benign prompts are (side effects).
 import { klDivLogits, noGrad } from '@kts/tensor';
 import { padBatch } from './batch.ts';
-import { type EvalModel, type EvalOptions, batchSteer } from './eval.ts';
-import { type AttachedLoRA, setLoRAEnabled } from './lora.ts';
+import { type EvalModel, type EvalOptions, batchSteer, withAdapters, withAdaptersAsync } from './eval.ts';
 import type { SteerableModel, TokenizerLike } from './model.ts';
 import type { SteeringVector } from './vector.ts';
 
@@ -62,27 +61,6 @@ export interface GatedReport {
   sideEffectKLAllBenignUngated: number;
   flags: { target: boolean[]; benign: boolean[] };
   notes: string[];
-}
-
-function withAdapters<T>(lora: AttachedLoRA | null, on: boolean, fn: () => T): T {
-  if (!lora) return fn();
-  setLoRAEnabled(lora, on);
-  try {
-    return fn();
-  } finally {
-    setLoRAEnabled(lora, true);
-  }
-}
-
-/** withAdapters for async work: the adapters stay as set until fn's promise settles. */
-async function withAdaptersAsync<T>(lora: AttachedLoRA | null, on: boolean, fn: () => Promise<T>): Promise<T> {
-  if (!lora) return fn();
-  setLoRAEnabled(lora, on);
-  try {
-    return await fn();
-  } finally {
-    setLoRAEnabled(lora, true);
-  }
 }
 
 /** Per-sequence statistics of one steered run against the unsteered original. */

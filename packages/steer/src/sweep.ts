@@ -2,9 +2,8 @@
 // benign text and the behaviour the steering is meant to change.
 import { generate, type LlamaForCausalLM, type SteerSpec } from '@kts/llama';
 import type { ABQuestion } from './data.ts';
-import { type ABResult, type EvalModel, type EvalOptions, abBehaviour, batchSteer, pairLogOdds, sideEffectKL } from './eval.ts';
+import { type ABResult, type EvalModel, type EvalOptions, abBehaviour, batchSteer, pairLogOdds, sideEffectKL, withAdaptersAsync } from './eval.ts';
 import type { ChatFormatter } from './format.ts';
-import { setLoRAEnabled } from './lora.ts';
 import type { TokenizerLike } from './model.ts';
 import type { SweepRow } from './report.ts';
 import type { SteeringVector } from './vector.ts';
@@ -36,15 +35,10 @@ async function behaviourScore(m: EvalModel, b: Behaviour, vector: SteeringVector
 /** Share of prompts whose greedy continuation differs from the original model's, unsteered. */
 export async function changedContinuations(m: EvalModel, prompts: number[][], vector: SteeringVector, layers: number[], coeff: number, maxNewTokens: number): Promise<number> {
   const model = m.model as unknown as LlamaForCausalLM;
-  const run = async (adapters: boolean, c: number) => {
-    if (m.lora) setLoRAEnabled(m.lora, adapters);
-    try {
-      const steer = batchSteer(vector, layers, prompts.map(() => c), model.device) as SteerSpec | undefined;
-      return await generate(model, prompts, { maxNewTokens, steer, ignoreEos: true });
-    } finally {
-      if (m.lora) setLoRAEnabled(m.lora, true);
-    }
-  };
+  const run = (adapters: boolean, c: number) => withAdaptersAsync(m.lora, adapters, () => {
+    const steer = batchSteer(vector, layers, prompts.map(() => c), model.device) as SteerSpec | undefined;
+    return generate(model, prompts, { maxNewTokens, steer, ignoreEos: true });
+  });
   const base = await run(false, 0);
   const steered = await run(true, coeff);
   return steered.filter((s, i) => s.join() !== base[i]!.join()).length / prompts.length;
