@@ -17,13 +17,18 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) {
     throw new Error(`attention: expects q, k, v of 4 dims [B, H, T, D], got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
   }
-  const [B, H, Tq, D] = q.shape as [number, number, number, number];
-  const [, Hkv, Tk] = k.shape as [number, number, number, number];
+  const [B, H, , D] = q.shape as [number, number, number, number];
+  const Hkv = k.shape[1]!;
   if (H % Hkv !== 0 || k.shape[0] !== B || k.shape[3] !== D || v.shape.some((d, i) => d !== k.shape[i])) {
     throw new Error(`attention: incompatible shapes q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)}`);
   }
-  const fused = q.backend.fused?.attention;
-  if (fused) return fused(q, k, v, opts);
+  return (q.backend.fused?.attention ?? attentionComposite)(q, k, v, opts);
+}
+
+/** Attention from primitives (definition and fallback of fused kernels); shapes already checked. */
+export function attentionComposite(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const [, H, Tq, D] = q.shape as [number, number, number, number];
+  const [, Hkv, Tk] = k.shape as [number, number, number, number];
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const kk = repeatKv(k, H / Hkv);
   const vv = repeatKv(v, H / Hkv);
@@ -55,8 +60,11 @@ export function klDivLogits(pLogits: Tensor, qLogits: Tensor): Tensor {
   if (pLogits.ndim !== qLogits.ndim || pLogits.shape.some((d, i) => d !== qLogits.shape[i])) {
     throw new Error(`klDivLogits: logits shapes differ: ${shapeStr(pLogits.shape)} vs ${shapeStr(qLogits.shape)}`);
   }
-  const fused = pLogits.backend.fused?.klDivLogits;
-  if (fused) return fused(pLogits, qLogits);
+  return (pLogits.backend.fused?.klDivLogits ?? klDivLogitsComposite)(pLogits, qLogits);
+}
+
+/** KL(P ‖ Q) per row from primitives (definition and fallback of fused kernels). */
+export function klDivLogitsComposite(pLogits: Tensor, qLogits: Tensor): Tensor {
   const logP = pLogits.logSoftmax(-1);
   const logQ = qLogits.logSoftmax(-1);
   return logP.exp().mul(logP.sub(logQ)).sum(-1);

@@ -47,33 +47,37 @@ function alongLastAxis(x: Tensor, axis: number, fn: (t: Tensor) => Tensor): Tens
 
 /** Softmax along an axis; rows that are entirely −∞ give zeros (torch gives NaN). */
 export function softmax(x: Tensor, axis = -1): Tensor {
-  return alongLastAxis(x, axis, (t) => {
-    const fused = t.backend.fused?.softmax;
-    if (fused) return fused(t);
-    const out = ops.noGradValue(() => {
-      // Subtract the row max so exp never overflows. A row that is all −∞ (every key masked)
-      // gives zeros instead of torch's NaN, so masked padding positions stay finite.
-      const m = t.max(-1, true);
-      const e = t.sub(ops.where(m.eq(-Infinity), 0, m)).exp();
-      const s = e.sum(-1, true);
-      return e.div(ops.where(s.eq(0), 1, s));
-    });
-    // d softmax: y ⊙ (g − Σ g⊙y)
-    return record(out, 'softmax', [t], (g) => [out.mul(g.sub(g.mul(out).sum(-1, true)))]);
+  return alongLastAxis(x, axis, (t) => (t.backend.fused?.softmax ?? softmaxComposite)(t));
+}
+
+/**
+ * Softmax over the last axis from primitives: the definition fused kernels must match, and their
+ * fallback. Subtracting the row max keeps exp from overflowing; a row that is all −∞ (every key
+ * masked) gives zeros instead of torch's NaN, so masked padding positions stay finite.
+ */
+export function softmaxComposite(t: Tensor): Tensor {
+  const out = ops.noGradValue(() => {
+    const m = t.max(-1, true);
+    const e = t.sub(ops.where(m.eq(-Infinity), 0, m)).exp();
+    const s = e.sum(-1, true);
+    return e.div(ops.where(s.eq(0), 1, s));
   });
+  // d softmax: y ⊙ (g − Σ g⊙y)
+  return record(out, 'softmax', [t], (g) => [out.mul(g.sub(g.mul(out).sum(-1, true)))]);
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  return alongLastAxis(x, axis, (t) => {
-    const fused = t.backend.fused?.logSoftmax;
-    if (fused) return fused(t);
-    const out = ops.noGradValue(() => {
-          const shifted = t.sub(t.max(-1, true));
-          return shifted.sub(shifted.exp().sum(-1, true).log());
-        });
-    // d log_softmax: g − softmax ⊙ Σ g
-    return record(out, 'logSoftmax', [t], (g) => [g.sub(out.exp().mul(g.sum(-1, true)))]);
+  return alongLastAxis(x, axis, (t) => (t.backend.fused?.logSoftmax ?? logSoftmaxComposite)(t));
+}
+
+/** logSoftmax over the last axis from primitives (definition and fallback of fused kernels). */
+export function logSoftmaxComposite(t: Tensor): Tensor {
+  const out = ops.noGradValue(() => {
+    const shifted = t.sub(t.max(-1, true));
+    return shifted.sub(shifted.exp().sum(-1, true).log());
   });
+  // d log_softmax: g − softmax ⊙ Σ g
+  return record(out, 'logSoftmax', [t], (g) => [g.sub(out.exp().mul(g.sum(-1, true)))]);
 }
 
 export function logsumexp(x: Tensor, axesIn: number | number[] = -1, keepdim = false): Tensor {
@@ -93,8 +97,11 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   if (weight.ndim !== 1 || weight.shape[0] !== d) {
     throw new Error(`rmsNorm: weight of shape ${shapeStr(weight.shape)} does not match the last dim of input ${shapeStr(x.shape)}`);
   }
-  const fused = x.backend.fused?.rmsNorm;
-  if (fused) return fused(x, weight, eps);
+  return (x.backend.fused?.rmsNorm ?? rmsNormComposite)(x, weight, eps);
+}
+
+/** rmsNorm from primitives (definition and fallback of fused kernels). */
+export function rmsNormComposite(x: Tensor, weight: Tensor, eps: number): Tensor {
   const xf = x.cast(x.dtype === 'float64' ? 'float64' : 'float32');
   const variance = xf.mul(xf).mean(-1, true);
   return weight.mul(xf.mul(variance.add(eps).rsqrt()).cast(x.dtype));
@@ -104,9 +111,12 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
 export function rotaryEmbedding(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const d = x.shape[x.ndim - 1]!;
   if (d % 2 !== 0) throw new Error(`rotaryEmbedding: head dim must be even, got input shape ${shapeStr(x.shape)}`);
-  const fused = x.backend.fused?.rotaryEmbedding;
-  if (fused) return fused(x, cos, sin);
-  const half = d / 2;
+  return (x.backend.fused?.rotaryEmbedding ?? rotaryComposite)(x, cos, sin);
+}
+
+/** rotate_half rotary embedding from primitives (definition and fallback of fused kernels). */
+export function rotaryComposite(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  const half = x.shape[x.ndim - 1]! / 2;
   const x1 = x.narrow(-1, 0, half);
   const x2 = x.narrow(-1, half, half);
   const rotated = ops.cat([x2.neg(), x1], -1);
@@ -125,19 +135,19 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     throw new Error(`crossEntropy: expects logits [N, C] and targets [N], got ${shapeStr(logits.shape)} and ${shapeStr(targets.shape)}`);
   }
   if (targets.dtype !== 'int32') throw new Error(`crossEntropy: targets must be int32, got ${targets.dtype}`);
-  const valid = targets.eq(ignoreIndex).mul(-1).add(1); // 1 where counted
-  const fused = logits.backend.fused?.crossEntropyLogits;
-  let losses: Tensor;
-  if (fused) {
-    losses = fused(logits, targets, ignoreIndex);
-  } else {
-    const safe = ops.where(valid, targets, 0);
-    const picked = ops.gather(logits.logSoftmax(-1), 1, safe.unsqueeze(1)).squeeze(1);
-    losses = picked.neg().mul(valid.cast(picked.dtype));
-  }
+  const losses = (logits.backend.fused?.crossEntropyLogits ?? crossEntropyComposite)(logits, targets, ignoreIndex);
   if (reduction === 'none') return losses;
   if (reduction === 'sum') return losses.sum();
-  return losses.sum().div(valid.cast(losses.dtype).sum());
+  const counted = targets.eq(ignoreIndex).mul(-1).add(1).cast(losses.dtype).sum();
+  return losses.sum().div(counted);
+}
+
+/** Per-row cross-entropy of logits [N, C] (0 for ignored targets) from primitives: definition and fallback of fused kernels. */
+export function crossEntropyComposite(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor {
+  const valid = targets.eq(ignoreIndex).mul(-1).add(1); // 1 where counted
+  const safe = ops.where(valid, targets, 0);
+  const picked = ops.gather(logits.logSoftmax(-1), 1, safe.unsqueeze(1)).squeeze(1);
+  return picked.neg().mul(valid.cast(picked.dtype));
 }
 
 export interface KlDivOptions {

@@ -19,10 +19,11 @@ export {
 } from './ops.ts';
 export {
   relu, silu, gelu, mean, variance, softmax, logSoftmax, logsumexp, rmsNorm, rotaryEmbedding,
+  softmaxComposite, logSoftmaxComposite, rmsNormComposite, rotaryComposite, crossEntropyComposite,
   crossEntropy, klDiv, triu, tril, causalMask, maskedFill, embedding,
   type CrossEntropyOptions, type KlDivOptions,
 } from './functional.ts';
-export { attention, repeatKv, klDivLogits, addSteering } from './attention.ts';
+export { attention, attentionComposite, repeatKv, klDivLogits, klDivLogitsComposite, addSteering } from './attention.ts';
 export { record } from './autograd.ts';
 export * as shapes from './shape.ts';
 export * as nn from './nn.ts';

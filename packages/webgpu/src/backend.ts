@@ -6,7 +6,7 @@
 // Reads are asynchronous only (no readSync): `await t.data()` / `toDeviceAsync(t, 'cpu')`.
 // Kernels: kernels/elementwise (unary/binary/where/copy/assign/fill), kernels/reduce,
 // kernels/matmul (matmul engineer's), kernels/gather (gather/scatter_add).
-import type { Backend, DType, TypedArray, View } from '@kts/tensor';
+import { type Backend, type DType, type TypedArray, type View, shapes } from '@kts/tensor';
 import { hasDevice, WebGPUError } from './device.ts';
 import { readBuffer, writeBuffer } from './pool.ts';
 import { fusedOps } from './fused/index.ts';
@@ -25,18 +25,7 @@ function ensureDevice(): void {
   }
 }
 
-function numel(shape: readonly number[]): number {
-  return shape.reduce((p, d) => p * d, 1);
-}
 
-function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] !== 1 && strides[i] !== s) return false;
-    s *= shape[i]!;
-  }
-  return true;
-}
 
 function typed(dtype: DType, data: ArrayBuffer | number): TypedArray {
   if (dtype === 'int32') return typeof data === 'number' ? new Int32Array(data) : new Int32Array(data);
@@ -58,7 +47,7 @@ function fromArray(data: TypedArray, dtype: DType): WebGPUStorage {
 
 async function read(v: View, dtype: DType): Promise<TypedArray> {
   ensureDevice();
-  const n = numel(v.shape);
+  const n = shapes.numel(v.shape);
   const s = asStorage(v.storage);
   if (n === 0) {
     await checkIndexErrors();
@@ -67,7 +56,7 @@ async function read(v: View, dtype: DType): Promise<TypedArray> {
   let tmp: WebGPUStorage | null = null;
   let buf: GPUBuffer;
   let off: number;
-  if (s.dtype === dtype && isContiguous(v.shape, v.strides)) {
+  if (s.dtype === dtype && shapes.isContiguous(v.shape, v.strides)) {
     buf = s.buffer;
     off = v.offset;
   } else {

@@ -8,14 +8,14 @@
 //   - cos/sin gradients of rotaryEmbedding are computed with composite ops (rarely needed).
 // Inputs the kernels do not cover (float64 / int32 data, 0-d or empty tensors, head dims > 128,
 // rotary inputs of more than 4 dims or cos/sin that broadcast x to a bigger shape) fall back to
-// local copies of the composites, built from primitives only (the composites themselves would
-// call back into these fused ops).
+// the composites themselves (@kts/tensor's *Composite functions, which never dispatch here).
 //
 // Tensors reach the kernels as contiguous float32 buffers (t.contiguous() copies only when
 // needed); attention takes q/k/v as strided views (d contiguous) so a narrowed KV cache or a
 // transposed q is not copied, and masks / cos / sin tables as broadcast views.
 import {
-  arange, cat, fromStorage, gather, noGrad, record, sumTo, where,
+  attentionComposite, cat, crossEntropyComposite, fromStorage, klDivLogitsComposite, logSoftmaxComposite, noGrad, record, rmsNormComposite,
+  rotaryComposite, shapes, softmaxComposite, sumTo,
   type AttentionOptions, type FusedOps, type Tensor,
 } from '@kts/tensor';
 import { allocStorage, asStorage } from '../ops/storage.ts';
@@ -44,33 +44,11 @@ function f32(x: Tensor): Tensor {
 }
 
 const isF32 = (...ts: Tensor[]): boolean => ts.every((t) => t.dtype === 'float32');
-const numel = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+const { numel, sameShape } = shapes;
 
-// ---- composite fallbacks (primitives only; mirror packages/tensor/src/functional.ts) --------
 
-function softmaxComposite(t: Tensor): Tensor {
-  const out = noGrad(() => {
-    const m = t.max(-1, true);
-    const e = t.sub(where(m.eq(-Infinity), 0, m)).exp();
-    const s = e.sum(-1, true);
-    return e.div(where(s.eq(0), 1, s));
-  });
-  return record(out, 'softmax', [t], (g) => [out.mul(g.sub(g.mul(out).sum(-1, true)))]);
-}
 
-function logSoftmaxComposite(t: Tensor): Tensor {
-  const out = noGrad(() => {
-    const shifted = t.sub(t.max(-1, true));
-    return shifted.sub(shifted.exp().sum(-1, true).log());
-  });
-  return record(out, 'logSoftmax', [t], (g) => [g.sub(out.exp().mul(g.sum(-1, true)))]);
-}
 
-function rotateHalf(x: Tensor): Tensor {
-  const half = x.shape[x.ndim - 1]! / 2;
-  return cat([x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
-}
 
 // ---- softmax / logSoftmax -------------------------------------------------------------------
 
@@ -96,11 +74,7 @@ function softmaxLike(x: Tensor, log: boolean): Tensor {
 // ---- rmsNorm ------------------------------------------------------------------------------------
 
 function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
-  if (x.ndim === 0 || x.size === 0 || !isF32(x, weight)) {
-    const xf = x.cast(x.dtype === 'float64' ? 'float64' : 'float32');
-    const variance = xf.mul(xf).mean(-1, true);
-    return weight.mul(xf.mul(variance.add(eps).rsqrt()).cast(x.dtype));
-  }
+  if (x.ndim === 0 || x.size === 0 || !isF32(x, weight)) return rmsNormComposite(x, weight, eps);
   const { rows, N } = rowsOf(x);
   const xc = f32(x);
   const wc = f32(weight);
@@ -118,6 +92,12 @@ function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
 
 // ---- rotary -------------------------------------------------------------------------------------
 
+/** HF rotate_half, for the (composite) cos/sin gradients. */
+function rotateHalf(x: Tensor): Tensor {
+  const half = x.shape[x.ndim - 1]! / 2;
+  return cat([x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
+}
+
 /** Offset and 4-D strides of t broadcast to `shape` (4-D), or null if it does not broadcast there. */
 function tableLayout(t: Tensor, shape: readonly number[]): TableLayout | null {
   if (t.ndim > 4) return null;
@@ -134,9 +114,6 @@ function tableLayout(t: Tensor, shape: readonly number[]): TableLayout | null {
   return { offset: t.offset, strides: strides as unknown as TableLayout['strides'] };
 }
 
-function rotaryComposite(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  return x.mul(cos).add(rotateHalf(x).mul(sin));
-}
 
 function rotaryEmbedding(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const D = x.shape[x.ndim - 1]!;
@@ -172,19 +149,6 @@ function layout3(t: Tensor): Layout3 | null {
   return { offset: t.offset, strides: [t.strides[0]!, t.strides[1]!, t.strides[2]!] };
 }
 
-function attentionComposite(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
-  const [, H, Tq, D] = q.shape as [number, number, number, number];
-  const [B, Hkv, Tk] = k.shape as [number, number, number, number];
-  const rep = (x: Tensor): Tensor => (H === Hkv ? x : x.unsqueeze(2).expand([B, Hkv, H / Hkv, Tk, D]).reshape([B, H, Tk, D]));
-  let scores = q.matmul(rep(k).transpose(-1, -2)).mul(opts.scale ?? 1 / Math.sqrt(D));
-  if (opts.causal) {
-    const qi = arange(0, Tq, 1, { dtype: 'int32', device: q.device }).reshape([Tq, 1]);
-    const kj = arange(0, Tk, 1, { dtype: 'int32', device: q.device }).reshape([1, Tk]);
-    scores = where(kj.sub(qi).gt(Tk - Tq), -Infinity, scores);
-  }
-  if (opts.mask) scores = scores.add(opts.mask);
-  return scores.softmax(-1).matmul(rep(v));
-}
 
 function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const [B, H, Tq, D] = q.shape as [number, number, number, number];
@@ -225,11 +189,7 @@ function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {})
 // ---- KL and cross-entropy -----------------------------------------------------------------------
 
 function klDivLogits(p: Tensor, q: Tensor): Tensor {
-  if (p.ndim === 0 || p.size === 0 || !isF32(p, q)) {
-    const logP = logSoftmaxLike(p);
-    const logQ = logSoftmaxLike(q);
-    return logP.exp().mul(logP.sub(logQ)).sum(-1);
-  }
+  if (p.ndim === 0 || p.size === 0 || !isF32(p, q)) return klDivLogitsComposite(p, q);
   const { rows, N } = rowsOf(p);
   const pc = f32(p);
   const qc = f32(q);
@@ -246,19 +206,9 @@ function klDivLogits(p: Tensor, q: Tensor): Tensor {
   });
 }
 
-function logSoftmaxLike(x: Tensor): Tensor {
-  return softmaxLike(x, true);
-}
-
 function crossEntropyLogits(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor {
   const [rows, N] = logits.shape as [number, number];
-  if (logits.ndim !== 2 || logits.size === 0 || !isF32(logits) || targets.dtype !== 'int32') {
-    const valid = targets.eq(ignoreIndex).mul(-1).add(1);
-    const safe = where(valid, targets, 0);
-    const lsm = softmaxLike(logits, true);
-    const picked = gather(lsm, 1, safe.unsqueeze(1)).squeeze(1);
-    return picked.neg().mul(valid.cast(picked.dtype));
-  }
+  if (logits.ndim !== 2 || logits.size === 0 || !isF32(logits) || targets.dtype !== 'int32') return crossEntropyComposite(logits, targets, ignoreIndex);
   const xc = f32(logits);
   const tc = targets.contiguous();
   const loss = alloc(logits, [rows]);

@@ -70,13 +70,10 @@ function contiguousOut(s: WebGPUStorage, shape: readonly number[]): EwOperand {
   return { buffer: s.buffer, type: s.type, offset: 0, strides };
 }
 
-function numel(shape: readonly number[]): number {
-  return shape.reduce((p, d) => p * d, 1);
-}
 
 /** out = expr(inputs) into a new contiguous storage of `dtype`. */
 export function map(expr: string, shape: readonly number[], inputs: readonly View[], dtype: DType, label?: string): WebGPUStorage {
-  const out = allocStorage(numel(shape), dtype);
+  const out = allocStorage(shapes.numel(shape), dtype);
   elementwise(expr, shape, contiguousOut(out, shape), inputs.map(operand), { label });
   return out;
 }

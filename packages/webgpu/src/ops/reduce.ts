@@ -1,20 +1,12 @@
 // Reductions on WebGPU: permute the reduced axes last (copying when that view is not
 // contiguous), then reduce contiguous rows with kernels/reduce.ts. Output: keepdim layout
 // (the kept dims in order), int32 indices for argmax/argmin.
-import type { DType, ReduceOp, View } from '@kts/tensor';
+import { type DType, type ReduceOp, type View, shapes } from '@kts/tensor';
 import { currentPool } from '../pool.ts';
 import { reduceRows } from '../../../../kernels/reduce.ts';
 import { copy, full } from './elementwise.ts';
 import { allocStorage, asStorage, disposeStorage, type WebGPUStorage } from './storage.ts';
 
-function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] !== 1 && strides[i] !== s) return false;
-    s *= shape[i]!;
-  }
-  return true;
-}
 
 export function reduce(op: ReduceOp, x: View, axes: readonly number[], dtype: DType): WebGPUStorage {
   const keep = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
@@ -34,7 +26,7 @@ export function reduce(op: ReduceOp, x: View, axes: readonly number[], dtype: DT
   const perm: View = { storage: x.storage, shape, strides, offset: x.offset };
   let tmp: WebGPUStorage | null = null;
   let src: { buffer: GPUBuffer; offset: number };
-  if (isContiguous(shape, strides) && xs.dtype === valueDtype) src = { buffer: xs.buffer, offset: x.offset };
+  if (shapes.isContiguous(shape, strides) && xs.dtype === valueDtype) src = { buffer: xs.buffer, offset: x.offset };
   else {
     tmp = copy(perm, valueDtype);
     src = { buffer: tmp.buffer, offset: 0 };
