@@ -9,6 +9,7 @@ import { Generator, type Tensor, cat, loadTensors, nn, noGrad, safetensors, tens
 import {
   KVCache, LlamaForCausalLM, hfStateDict, loadModel, makeConfig, parseConfig, replaceLinears, saveModel,
 } from '@kts/llama';
+import { maxAbsDiff } from '../helpers/compare.ts';
 
 const GOLDEN_DIR = new URL('../../reference/goldens/llama/', import.meta.url).pathname;
 const CHECKPOINTS = ['mha_f32', 'gqa_tied_bf16', 'rope_llama3', 'odd_head_dim', 'rope_linear'];
@@ -19,15 +20,6 @@ interface GoldenJson {
   greedy: { prompt: number[]; continuation: number[] }[];
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let e = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= e)) e = Number.isNaN(d) ? Infinity : d;
-  }
-  return e;
-}
 
 const ids2 = (rows: number[][]): Tensor => tensor(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
 

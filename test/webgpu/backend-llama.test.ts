@@ -9,6 +9,7 @@ import nodePath from 'node:path';
 import { type Tensor, crossEntropy, loadTensors, noGrad, tensor, toDeviceAsync } from '@kts/tensor';
 import { loadModel } from '@kts/llama';
 import { initWebGPU, shutdownWebGPU, webgpuDebug } from '@kts/webgpu';
+import { maxAbsDiff } from '../helpers/compare.ts';
 
 const GOLDEN_DIR = new URL('../../reference/goldens/llama/', import.meta.url).pathname;
 const CHECKPOINTS = ['mha_f32', 'gqa_tied_bf16', 'rope_llama3', 'odd_head_dim', 'rope_linear'];
@@ -19,15 +20,6 @@ interface GoldenJson {
   batch: number[][];
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let e = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= e)) e = Number.isNaN(d) ? Infinity : d;
-  }
-  return e;
-}
 
 describe('llama goldens on webgpu', () => {
   before(async () => {
