@@ -1,12 +1,10 @@
 // Turning dataset records into model input text.
-import { applyChatTemplate, type Tokenizer, usesLlama2Format } from '@kts/llama';
+import { applyChatTemplate, formatPromptAnswer, type Tokenizer, usesLlama2Format } from '@kts/llama';
 import type { TokenizerLike } from './model.ts';
 
 /** A chat formatter: (prompt, answer) → text the model sees (answer may be empty: generation prompt). */
 export type ChatFormatter = (prompt: string, answer: string) => string;
 
-/** Llama-2 chat, in the paper's steering format: `[INST] {prompt}\nAnswer: [/INST] {answer}`. */
-export const llama2AnswerFormat: ChatFormatter = (prompt, answer) => `[INST] ${prompt}\nAnswer: [/INST] ${answer}`;
 
 export interface Formatted {
   text: string;
@@ -41,7 +39,8 @@ export function tokenizeFormatted(tok: TokenizerLike, f: Formatted): { ids: numb
  * separates answer and prompt when the template ends mid-line (e.g. "Assistant:").
  */
 export function chatFormatterFor(tok: Tokenizer): ChatFormatter {
-  if (usesLlama2Format(tok)) return llama2AnswerFormat;
+  // Llama-2: the paper's `[INST] {prompt}\nAnswer: [/INST] {answer}` (@kts/llama's formatPromptAnswer).
+  if (usesLlama2Format(tok)) return (prompt, answer) => formatPromptAnswer(tok, prompt, answer);
   return (prompt, answer) => {
     let prefix = applyChatTemplate(tok, [{ role: 'user', content: prompt }], { addGenerationPrompt: true });
     if (tok.bosToken && prefix.startsWith(tok.bosToken)) prefix = prefix.slice(tok.bosToken.length);
