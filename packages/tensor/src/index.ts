@@ -12,6 +12,7 @@ export {
   type FusedOps, type AttentionOptions, registerBackend, getBackend, setDefaultBackend, defaultBackend, UNARY_OPS, BINARY_OPS,
 } from './backend.ts';
 export { cpuBackend, CpuStorage } from './cpu/backend.ts';
+export { setCpuThreads, cpuThreads, stopCpuThreads, cpuThreadStats } from './cpu/threads.ts';
 export { tensor, zeros, ones, full, arange, randn, rand, zerosLike, onesLike, type CreateOptions, type RandomOptions } from './creation.ts';
 export { Generator, manualSeed, defaultGenerator } from './random.ts';
 export {

@@ -10,6 +10,7 @@ import {
   viewStrides, type Shape,
 } from './shape.ts';
 import { Tensor, type TensorLike } from './tensor.ts';
+import { allocFloat } from './cpu/threads.ts';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -40,7 +41,8 @@ export function fromTyped(data: TypedArray, shape: Shape, opts?: CreateOptions):
   const dtype = opts?.dtype ?? (data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : 'float32');
   checkDtype(b, dtype);
   if (data.length !== numel(shape)) throw new Error(`tensor: ${data.length} values do not fill shape ${shapeStr(shape)}`);
-  const typed = dtype === 'float32' ? Float32Array.from(data) : dtype === 'float64' ? Float64Array.from(data) : Int32Array.from(data);
+  const typed = dtype === 'int32' ? Int32Array.from(data) : allocFloat(dtype, data.length);
+  if (dtype !== 'int32') typed.set(data);
   return finish(fromStorage(b, b.fromArray(typed, dtype), shape), opts);
 }
 

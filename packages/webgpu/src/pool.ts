@@ -178,6 +178,24 @@ export function poolStats(): PoolStats {
   return currentPool().stats();
 }
 
+let staging = new Uint8Array(0);
+const STAGING_BYTES = 16 << 20;
+
+/**
+ * Dawn's binding refuses SharedArrayBuffer memory ("Invalid argument"), where the CPU backend keeps
+ * large tensors (for its matmul workers): copy through a reused plain staging buffer, 16 MiB at a
+ * time (writeBuffer copies its source before returning, so the staging memory can be reused).
+ */
+function writeShared(buf: GPUBuffer, bufferOffset: number, data: ArrayBufferView, device: GPUDevice): void {
+  const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (staging.length < Math.min(STAGING_BYTES, src.length)) staging = new Uint8Array(Math.min(STAGING_BYTES, src.length));
+  for (let at = 0; at < src.length; at += staging.length) {
+    const n = Math.min(staging.length, src.length - at);
+    staging.set(src.subarray(at, at + n));
+    device.queue.writeBuffer(buf, bufferOffset + at, staging.buffer, 0, n);
+  }
+}
+
 /**
  * queue.writeBuffer, after flushing recorded-but-unsubmitted dispatches (which would otherwise
  * observe the new contents, since writeBuffer executes before the next submit).
@@ -190,7 +208,8 @@ export function writeBuffer(
 ): void {
   runFlushHooks();
   if (ArrayBuffer.isView(data)) {
-    device.queue.writeBuffer(buf, bufferOffset, data.buffer, data.byteOffset, data.byteLength);
+    if (data.buffer instanceof SharedArrayBuffer) writeShared(buf, bufferOffset, data, device);
+    else device.queue.writeBuffer(buf, bufferOffset, data.buffer, data.byteOffset, data.byteLength);
   } else {
     device.queue.writeBuffer(buf, bufferOffset, data);
   }

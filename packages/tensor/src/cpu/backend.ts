@@ -3,6 +3,7 @@ import type { Backend, BinaryOp, DType, ReduceOp, Storage, TypedArray, UnaryOp, 
 import { contiguousStrides, isContiguous, numel, shapeStr, type Shape } from '../shape.ts';
 import { assignStrided, elementwise, type StridedInput } from './elementwise.ts';
 import { matmulStrided } from './matmul.ts';
+import { allocFloat, matmulParallel } from './threads.ts';
 
 export class CpuStorage implements Storage {
   readonly backend = 'cpu';
@@ -12,10 +13,10 @@ export class CpuStorage implements Storage {
   }
 }
 
+/** Large float arrays come on SharedArrayBuffers so matmul workers can read them (threads.ts). */
 export function allocTyped(dtype: DType, n: number): TypedArray {
-  if (dtype === 'float32') return new Float32Array(n);
-  if (dtype === 'float64') return new Float64Array(n);
-  return new Int32Array(n);
+  if (dtype === 'int32') return new Int32Array(n);
+  return allocFloat(dtype, n);
 }
 
 const UNARY: Record<UnaryOp, string> = {
@@ -117,6 +118,7 @@ function matmul(a: View, b: View, dtype: DType): CpuStorage {
   const A = (a.storage as CpuStorage).data as Float32Array | Float64Array;
   const B = (b.storage as CpuStorage).data as Float32Array | Float64Array;
   const C = out as Float32Array | Float64Array;
+  const items: [number, number, number][] = [];
   const idx = new Array<number>(batchShape.length).fill(0);
   for (let bi = 0; bi < nb; bi++) {
     let ao = a.offset;
@@ -125,11 +127,15 @@ function matmul(a: View, b: View, dtype: DType): CpuStorage {
       ao += idx[d]! * a.strides[d]!;
       bo += idx[d]! * b.strides[d]!;
     }
-    matmulStrided(A, ao, a.strides[nd - 2]!, a.strides[nd - 1]!, B, bo, b.strides[nd - 2]!, b.strides[nd - 1]!, C, bi * M * N, M, N, K);
+    items.push([ao, bo, bi * M * N]);
     for (let d = batchShape.length - 1; d >= 0; d--) {
       if (++idx[d]! < batchShape[d]!) break;
       idx[d] = 0;
     }
+  }
+  const [ars, acs, brs, bcs] = [a.strides[nd - 2]!, a.strides[nd - 1]!, b.strides[nd - 2]!, b.strides[nd - 1]!];
+  if (!matmulParallel(A, ars, acs, B, brs, bcs, C, items, M, N, K)) {
+    for (const [ao, bo, co] of items) matmulStrided(A, ao, ars, acs, B, bo, brs, bcs, C, co, M, N, K);
   }
   return new CpuStorage(dtype, out);
 }

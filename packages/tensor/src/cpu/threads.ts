@@ -1,0 +1,246 @@
+/**
+ * Matrix multiplies spread over worker threads.
+ *
+ * JavaScript runs one thread per isolate, so the CPU backend's only route to more than one core
+ * is `worker_threads`. Workers cannot see ordinary ArrayBuffers, so tensors of at least
+ * SHARED_MIN elements are allocated on SharedArrayBuffers (`allocFloat`); a matmul whose operands
+ * live there (or are small enough to copy) and that is big enough to repay the hand-off
+ * (PARALLEL_MIN multiply-adds) is cut into row ranges (column ranges for a vector–matrix product)
+ * and each worker runs the same `matmulStrided` on its part. Every output element is computed by
+ * exactly one thread with the same arithmetic, so results are bit-identical for any thread count.
+ *
+ * Hand-off: each job goes to its worker's MessagePort (a SharedArrayBuffer travels by reference)
+ * and a shared counter wakes the workers (see matmul-worker.ts); the calling
+ * thread computes its own part, then sleeps in Atomics.wait until the workers have counted down.
+ * The call stays synchronous, like every other backend primitive.
+ *
+ * Thread count: `setCpuThreads(n)`, else the KTS_CPU_THREADS environment variable, else
+ * os.availableParallelism() capped at 8. 1 turns workers off. Workers start on the first large
+ * matmul and are unref'd, so they never keep Node alive.
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { matmulStrided, type FloatArray } from './matmul.ts';
+
+/** Float buffers of at least this many elements are allocated shared (smaller ones are cheap to copy). */
+export const SHARED_MIN = 1 << 16;
+/**
+ * Matmuls below this many multiply-adds stay on the calling thread. A hand-off costs ~10 µs to a
+ * spinning worker (~40 µs to a sleeping one); 2^16 is where two threads first beat one on this
+ * machine (the 288×288 projections of a stories15M decode step: 42 µs on one thread).
+ */
+export const PARALLEL_MIN = 1 << 16;
+/** A worker that has not answered after this long is treated as lost. */
+const WORKER_TIMEOUT_MS = 120_000;
+
+/** After a job a worker spins this long for the next before sleeping (like OpenMP's spin-then-block). */
+export const SPIN_MS = 0.5;
+
+// ctrl layout (Int32): [SEQ] jobs posted so far, [DONE] workers finished with the current job,
+// [FAILED] a worker threw, [READY + i] worker i has loaded (1) or failed to (-1).
+const LAYOUT = { SEQ: 0, DONE: 1, FAILED: 2, READY: 3 };
+const { SEQ, DONE, FAILED, READY } = LAYOUT;
+
+let requested: number | undefined;
+let pool: { workers: Worker[]; ports: MessagePort[]; ctrl: Int32Array } | null = null;
+let disabledReason: string | null = null;
+let parallelCalls = 0;
+
+/** Matmuls run across threads so far (for tests and benchmarks), and why threads are off, if they are. */
+export function cpuThreadStats(): { threads: number; parallelCalls: number; disabled: string | null } {
+  return { threads: cpuThreads(), parallelCalls, disabled: disabledReason };
+}
+
+function defaultThreads(): number {
+  const env = process.env.KTS_CPU_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`KTS_CPU_THREADS must be a positive integer, got "${env}"`);
+    return n;
+  }
+  return Math.min(8, Math.max(1, availableParallelism()));
+}
+
+/** Threads (the calling one included) that large CPU matmuls use. */
+export function cpuThreads(): number {
+  if (disabledReason !== null) return 1;
+  return requested ?? defaultThreads();
+}
+
+/** Sets the CPU backend's thread count (1 = no workers); running workers are stopped if it shrinks. */
+export function setCpuThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setCpuThreads: expected a positive integer, got ${n}`);
+  requested = n;
+  if (pool && pool.workers.length !== n - 1) stopCpuThreads();
+}
+
+/** Terminates the worker threads (they restart on the next large matmul). */
+export function stopCpuThreads(): void {
+  if (!pool) return;
+  for (const w of pool.workers) void w.terminate();
+  pool = null;
+}
+
+/** A float array of n elements, on a SharedArrayBuffer when n >= SHARED_MIN so workers can read it. */
+export function allocFloat(dtype: 'float32' | 'float64', n: number): Float32Array | Float64Array {
+  if (n < SHARED_MIN) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+  return allocShared(dtype, n);
+}
+
+/** A float array of n elements on a SharedArrayBuffer, whatever its size. */
+export function allocShared(dtype: 'float32' | 'float64', n: number): Float32Array | Float64Array {
+  const sab = new SharedArrayBuffer(n * (dtype === 'float32' ? 4 : 8));
+  return dtype === 'float32' ? new Float32Array(sab) : new Float64Array(sab);
+}
+
+const isShared = (a: FloatArray): boolean => a.buffer instanceof SharedArrayBuffer;
+
+// Reused shared scratch arrays for small operands and outputs (by role and dtype): allocating a
+// SharedArrayBuffer per call costs more than the copy.
+const scratch = new Map<string, FloatArray>();
+function scratchFor(role: 'a' | 'b' | 'c', like: FloatArray): FloatArray {
+  const key = role + (like instanceof Float32Array ? '32' : '64');
+  let s = scratch.get(key);
+  if (!s || s.length < like.length) {
+    s = allocShared(like instanceof Float32Array ? 'float32' : 'float64', Math.max(like.length, 1024));
+    scratch.set(key, s);
+  }
+  return s;
+}
+
+/** `x` itself if workers can read it, else (if small) a shared scratch holding a copy; null for big private arrays. */
+function shareable(role: 'a' | 'b', x: FloatArray): FloatArray | null {
+  if (isShared(x)) return x;
+  if (x.length > SHARED_MIN) return null; // copying a big operand costs as much as the product saves
+  const s = scratchFor(role, x);
+  s.set(x);
+  return s;
+}
+
+/**
+ * The worker's boot code. Running from TypeScript sources (tsx), a worker does not inherit the
+ * parent's loader hooks on Node 20, so it registers tsx itself before importing the worker module;
+ * compiled to JavaScript it imports the module directly. A failure marks the slot -1.
+ */
+function bootCode(): string {
+  const entry = new URL('./matmul-worker.ts', import.meta.url);
+  const isTs = entry.pathname.endsWith('.ts');
+  const load = isTs
+    ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`
+    : `import(${JSON.stringify(entry.href)})`;
+  return `const { workerData } = require('node:worker_threads');
+${load}.catch((e) => {
+  console.error('kts: CPU matmul worker failed to load:', e);
+  Atomics.store(workerData.ctrl, ${READY} + workerData.slot, -1);
+  Atomics.notify(workerData.ctrl, ${READY} + workerData.slot);
+});`;
+}
+
+function disable(reason: string, workers: Worker[]): null {
+  for (const w of workers) void w.terminate();
+  disabledReason = reason;
+  process.emitWarning(`${reason}; CPU matmuls run on one thread`);
+  return null;
+}
+
+function startPool(threads: number): typeof pool {
+  const ctrl = new Int32Array(new SharedArrayBuffer(4 * (READY + threads)));
+  const workers: Worker[] = [];
+  let code: string;
+  try {
+    code = bootCode();
+  } catch (e) {
+    return disable(`CPU matmul workers cannot be started (${(e as Error).message})`, workers);
+  }
+  const ports: MessagePort[] = [];
+  for (let i = 0; i < threads - 1; i++) {
+    const { port1, port2 } = new MessageChannel();
+    ports.push(port1);
+    const w = new Worker(code, { eval: true, workerData: { ctrl, slot: i, port: port2, layout: LAYOUT, spinMs: SPIN_MS }, transferList: [port2] });
+    w.on('error', (e) => console.error(`kts: CPU matmul worker ${i}:`, e));
+    w.unref();
+    workers.push(w);
+  }
+  // Block until every worker has loaded its module (the caller is synchronous); give up on a timeout.
+  const deadline = performance.now() + 20_000;
+  for (let i = 0; i < workers.length; i++) {
+    for (let state = Atomics.load(ctrl, READY + i); state !== 1; state = Atomics.load(ctrl, READY + i)) {
+      const left = deadline - performance.now();
+      if (state === -1) return disable('a CPU matmul worker failed to load (see stderr)', workers);
+      if (left <= 0) return disable('CPU matmul workers did not start within 20 s', workers);
+      Atomics.wait(ctrl, READY + i, 0, Math.min(left, 100));
+    }
+  }
+  return { workers, ports, ctrl };
+}
+
+/** One slice of a product for one thread: C[cOff..] = A[aOff..] @ B[bOff..] with M×N×K. */
+type Part = [aOff: number, bOff: number, cOff: number, M: number, N: number, K: number];
+
+/**
+ * C_t = A_t @ B_t for the batch of products in `parts`-to-be, spread over the workers when that
+ * pays; returns false (and does nothing) when it does not, so the caller runs it serially.
+ * Operand layout as in matmulStrided; `items` lists each batch entry's (aOff, bOff, cOff).
+ */
+export function matmulParallel(
+  A: FloatArray, ars: number, acs: number,
+  B: FloatArray, brs: number, bcs: number,
+  C: FloatArray, items: readonly (readonly [number, number, number])[],
+  M: number, N: number, K: number,
+): boolean {
+  const threads = cpuThreads();
+  if (threads < 2 || items.length * M * N * K < PARALLEL_MIN) return false;
+  if (!isShared(C) && C.length > SHARED_MIN) return false;
+  const a = shareable('a', A);
+  const b = a && shareable('b', B);
+  if (!a || !b) return false;
+  const c = isShared(C) ? C : scratchFor('c', C);
+  pool ??= startPool(threads);
+  if (!pool) return false;
+
+  // Cut the work into `threads` parts: whole batch entries if there are enough, else row ranges
+  // (multiples of 4, the micro-kernel height), else column ranges of a single-row product.
+  const parts: Part[][] = Array.from({ length: threads }, () => []);
+  if (items.length >= threads) {
+    items.forEach(([ao, bo, co], i) => parts[Math.floor((i * threads) / items.length)]!.push([ao, bo, co, M, N, K]));
+  } else {
+    for (const [ao, bo, co] of items) {
+      const along = M >= 4 * threads ? M : N;
+      const step = M >= 4 * threads ? 4 : 1;
+      const chunk = Math.ceil(along / threads / step) * step;
+      for (let t = 0; t < threads; t++) {
+        const s = t * chunk, e = Math.min(along, s + chunk);
+        if (s >= e) continue;
+        if (along === M) parts[t]!.push([ao + s * ars, bo, co + s * N, e - s, N, K]);
+        else parts[t]!.push([ao, bo + s * bcs, co + s, M, e - s, K]);
+      }
+    }
+  }
+  parallelCalls++;
+  const { ports, ctrl } = pool;
+  Atomics.store(ctrl, DONE, 0);
+  Atomics.store(ctrl, FAILED, 0);
+  let posted = 0;
+  for (let w = 0; w < ports.length; w++) {
+    const mine = parts[w + 1]!;
+    if (mine.length === 0) continue;
+    ports[w]!.postMessage({ a, ars, acs, b, brs, bcs, c, parts: mine });
+    posted++;
+  }
+  Atomics.add(ctrl, SEQ, 1);
+  Atomics.notify(ctrl, SEQ);
+  for (const [ao, bo, co, m, n, k] of parts[0]!) matmulStrided(a, ao, ars, acs, b, bo, brs, bcs, c, co, m, n, k);
+  const deadline = performance.now() + WORKER_TIMEOUT_MS;
+  for (let done = Atomics.load(ctrl, DONE); done < posted; done = Atomics.load(ctrl, DONE)) {
+    if (performance.now() > deadline) {
+      stopCpuThreads();
+      disabledReason = `a CPU matmul worker did not answer within ${WORKER_TIMEOUT_MS / 1000} s`;
+      throw new Error(`matmul: ${disabledReason}; CPU threads are now off (setCpuThreads(1))`);
+    }
+    Atomics.wait(ctrl, DONE, done, 1000);
+  }
+  // A worker that threw has printed why; redo everything here so the caller gets the real error.
+  if (Atomics.load(ctrl, FAILED) !== 0) return false;
+  if (c !== C) C.set(c.subarray(0, C.length));
+  return true;
+}
