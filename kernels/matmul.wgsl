@@ -41,6 +41,8 @@
 //     32×32: 13.6
 //   same as textures (rgba32float textureLoad) instead of SSBOs: 16×16: 20.8, 8×8: 18.5
 //   16 lanes with LP_NATIVE_VECTOR_WIDTH=512, 16×16:  36.1   <- this kernel
+//   A through 64 KiB uniform-buffer windows (uniform loads are scalar + broadcast): 42-46
+//     <- matmul-packed.wgsl, which kernels/matmul.ts uses on llvmpipe for large shapes
 //   Tint robustness clamping (Dawn default) costs ~30 % on top; device.ts disables it on
 //   the llvmpipe path (llvmpipe bounds-checks every SSBO access itself).
 

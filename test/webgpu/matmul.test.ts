@@ -2,17 +2,17 @@
  * kernels/matmul.wgsl against a float64 CPU reference.
  *
  * Inputs are random in ±[0.5, 1.5) (never zero), output buffers are poisoned with NaN before
- * every run so an unwritten element fails. Tolerance per element:
+ * every run so an unwritten element fails, and so are N + 64 elements after C, which must stay NaN. Tolerance per element:
  *   |gpu - ref| ≤ 1e-5 · Σ_k |a_ik|·|b_kj|  (+1e-30)
  * i.e. relative to the sum of absolute products (f32 accumulation error grows ~ K·eps·that sum
  * in the worst case; observed errors are ≪ 1e-6 of it).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { destroyDevice, getDevice } from '../../packages/webgpu/src/device.ts';
+import { adapterInfo, destroyDevice, getDevice } from '../../packages/webgpu/src/device.ts';
 import { getPool, readBuffer, writeBuffer, type BufferPool } from '../../packages/webgpu/src/pool.ts';
 import { getBatch, type Batch } from '../../packages/webgpu/src/kernel.ts';
-import { matmul, planMatmul, type MatmulShape } from '../../kernels/matmul.ts';
+import { matmul, planMatmul, usePackedMatmul, type MatmulShape } from '../../kernels/matmul.ts';
 
 const REL_TOL = 1e-5;
 
@@ -45,6 +45,8 @@ interface Case {
   bOffset?: number;
   cOffset?: number;
   expectEntry?: 'main_vec4' | 'main_scalar';
+  /** matmul-packed.wgsl serves it on llvmpipe (uniform-window A, K chunks accumulated in C). */
+  expectPacked?: boolean;
 }
 
 let pool: BufferPool;
@@ -68,16 +70,21 @@ async function runCase(c: Case): Promise<void> {
     aOffset: aOff, bOffset: bOff, cOffset: cOff, aStrides: aS, bStrides: bS, cStrides: cS,
   };
   if (c.expectEntry) assert.equal(planMatmul(shape).entryPoint, c.expectEntry);
+  if (c.expectPacked !== undefined) {
+    // The packed path exists for llvmpipe only; elsewhere the same cases check main_vec4.
+    assert.equal(usePackedMatmul(shape, planMatmul(shape), pool.device), c.expectPacked && adapterInfo().isLlvmpipe, `${c.name}: packed path`);
+  }
   const cElems = cOff + b0 * b1 * M * N;
   const A = pool.acquire(a.byteLength);
   const B = pool.acquire(b.byteLength);
-  const C = pool.acquire(cElems * 4);
+  const tail = N + 64; // poisoned elements after C: must stay NaN too
+  const C = pool.acquire((cElems + tail) * 4);
   try {
     writeBuffer(A, a);
     writeBuffer(B, b);
     writeBuffer(C, new Float32Array(C.size / 4).fill(NaN));
     matmul(A, B, C, shape, batch);
-    const out = new Float32Array(await batch.read(C, cElems * 4));
+    const out = new Float32Array(await batch.read(C, (cElems + tail) * 4));
     let worst = 0;
     for (let i0 = 0; i0 < b0; i0++) {
       for (let i1 = 0; i1 < b1; i1++) {
@@ -105,6 +112,7 @@ async function runCase(c: Case): Promise<void> {
     }
     // Elements before cOffset must stay untouched (NaN poison).
     for (let i = 0; i < cOff; i++) assert.ok(Number.isNaN(out[i]!), `${c.name}: wrote before cOffset`);
+    for (let i = cElems; i < cElems + tail; i++) assert.ok(Number.isNaN(out[i]!), `${c.name}: wrote past the end of C`);
   } finally {
     pool.release(A);
     pool.release(B);
@@ -140,6 +148,13 @@ describe('matmul.wgsl vs float64 CPU reference', () => {
     { name: 'batched broadcast transB [4,2] 19x16x24', M: 19, N: 24, K: 16, batch: [4, 2], transB: true, bBroadcast: [false, true] },
     { name: 'offsets (aligned) 9x16x8', M: 9, N: 8, K: 16, aOffset: 4, bOffset: 8, cOffset: 12, expectEntry: 'main_vec4' },
     { name: 'offsets (unaligned) 9x16x8', M: 9, N: 8, K: 16, aOffset: 3, bOffset: 1, cOffset: 5, expectEntry: 'main_scalar' },
+    // matmul-packed.wgsl: M not a multiple of 16, K split in chunks of 1024 (the last narrower),
+    // N not a multiple of the 256-column workgroup tile.
+    { name: 'packed 19x1100x260 (2 row blocks, 2 K chunks)', M: 19, N: 260, K: 1100, expectPacked: true },
+    { name: 'packed transB 33x2052x264 (3 K chunks, last 4 wide)', M: 33, N: 264, K: 2052, transB: true, expectPacked: true },
+    { name: 'packed batched [2,3] broadcast B, offsets 17x1024x256', M: 17, N: 256, K: 1024, batch: [2, 3], bBroadcast: [true, false], aOffset: 4, bOffset: 8, cOffset: 12, expectPacked: true },
+    { name: 'not packed: 15 rows', M: 15, N: 260, K: 1100, expectPacked: false },
+    { name: 'not packed: too little work per dispatch', M: 64, N: 64, K: 1024, expectPacked: false },
   ];
   for (const c of cases) it(c.name, () => runCase(c));
 
