@@ -1,19 +1,23 @@
 /**
  * KTS training throughput on the stories15M-shaped model: one step = reference forward (no
  * grad) + steered forward with LoRA (rank 8, all projections) + backward + AdamW, batch 8 × 64
- * tokens; kts CPU (and WebGPU when an adapter exists) next to the PyTorch reference step.
+ * tokens; kts CPU on every core (and WebGPU when an adapter exists) next to the PyTorch reference
+ * step on one thread and on every core.
  */
-import { Generator } from '@kts/tensor';
+import { cpuThreads, Generator } from '@kts/tensor';
 import { SteeringVector, trainKTS, type SteerableModel } from '@kts/steer';
 import { releaseDevice } from '../../packages/steer/src/device.ts';
 import { BenchSuite, type SuiteContext } from '../lib.ts';
 import { benchDevices, stories15m, torchTimings } from '../stories15m.ts';
 
 export default async function run(ctx: SuiteContext): Promise<void> {
-  const suite = new BenchSuite('kts', { baseline: 'pytorch-eager' });
-  const torch = torchTimings(1);
-  if (typeof torch === 'string') suite.note(torch);
-  else suite.record('kts step 8x64', 'pytorch-eager', { medianMs: torch.kts_step_ms }, { meta: { tokensPerSec: (torch.kts_step_tokens * 1000) / torch.kts_step_ms, threads: torch.threads } });
+  const threads = cpuThreads();
+  const suite = new BenchSuite('kts', { baseline: `pytorch-${threads}t` });
+  for (const t of [...new Set([1, threads])]) {
+    const torch = torchTimings(t);
+    if (typeof torch === 'string') { suite.note(torch); continue; }
+    suite.record('kts step 8x64', `pytorch-${t}t`, { medianMs: torch.kts_step_ms }, { meta: { tokensPerSec: (torch.kts_step_tokens * 1000) / torch.kts_step_ms, threads: torch.threads } });
+  }
   const g = new Generator(3);
   const benign = Array.from({ length: 8 }, () => Array.from({ length: 64 }, () => g.int(32000)));
   const vector = new SteeringVector(new Map([1, 2].map((l) => [l, Float32Array.from({ length: 288 }, () => 0.5 * g.normal())])));
@@ -23,9 +27,10 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     const { history } = await trainKTS(model, benign, [vector], { steps: 4, layers: [1, 2], batchSize: 8, prob: 1, device, rank: 8, maxTokens: 64 });
     const times = history.slice(1).map((h) => h.seconds * 1000).sort((a, b) => a - b); // first step warms up
     const med = times[times.length >> 1]!;
-    suite.record('kts step 8x64', `kts-${device}`, { medianMs: med, minMs: times[0], samples: times.length }, { meta: { tokensPerSec: (512 * 1000) / med } });
+    const impl = device === 'cpu' ? `kts-cpu-${threads}t` : `kts-${device}`;
+    suite.record('kts step 8x64', impl, { medianMs: med, minMs: times[0], samples: times.length }, { meta: { tokensPerSec: (512 * 1000) / med, cpuThreads: threads } });
   }
-  suite.note('tokens/s = 512 000 / step ms (steered + reference forward, backward, AdamW); pytorch-eager on 1 thread');
+  suite.note('tokens/s = 512 000 / step ms (steered + reference forward, backward, AdamW); -Nt = threads (torch.set_num_threads; kts CPU matmul workers, setCpuThreads)');
   suite.finish();
   releaseDevice();
 }
