@@ -14,6 +14,10 @@
 // `main_packed_nt` dispatch per block binds it as the window and computes C[16 rows, all N] for
 // that K chunk; later chunks start from the partial sums in C (a fixed order: deterministic).
 //
+// With one K chunk (K ≤ 1024) and 256-byte-aligned row blocks, A's own buffer already holds the
+// windows (16 consecutive rows) and the pack pass is skipped: each window is bound at its rows
+// (moved back to end at the buffer's end when needed; `aIdx` then says where row 0 starts).
+//
 // Layouts: A [M,K] and C [M,N] row-major per batch entry; B [K,N] (main_packed_nn) or [N,K]
 // (main_packed_nt) row-major. Requires K % 4 == 0, N % 4 == 0 and offsets/strides % 4 == 0 (the
 // vec4 path); rows of the last block beyond M are copies of row M-1 and are not stored.
@@ -32,7 +36,7 @@ struct PackParams {
 struct Params {
   N: u32, K: u32, KC: u32, kLen: u32,      // kLen: columns of A in this chunk (≤ KC)
   k0: u32, row0: u32, rows: u32, accumulate: u32,
-  bOff: u32, cOff: u32, _p0: u32, _p1: u32,
+  bOff: u32, cOff: u32, aIdx: u32, _p1: u32,  // aIdx: vec4 index of row 0 in the window
 }
 
 override WG_X: u32 = 16u;
@@ -90,7 +94,8 @@ fn main_packed_nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     }
   }
   var aRow: array<u32, TM>;
-  for (var r = 0u; r < TM; r++) { aRow[r] = r * KC4; }
+  // Rows past M are clamped: in an unpacked window they may lie beyond the binding.
+  for (var r = 0u; r < TM; r++) { aRow[r] = p.aIdx + min(r, p.rows - 1u) * KC4; }
   var bCol: array<u32, TN4>;
   for (var c = 0u; c < TN4; c++) { bCol[c] = bBase + min(col40 + c * WG_X, N4 - 1u) + p.k0 * N4; }
   for (var k4 = 0u; k4 < kLen4; k4++) {
@@ -138,7 +143,8 @@ fn main_packed_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     }
   }
   var aRow: array<u32, TM>;
-  for (var r = 0u; r < TM; r++) { aRow[r] = r * KC4; }
+  // Rows past M are clamped: in an unpacked window they may lie beyond the binding.
+  for (var r = 0u; r < TM; r++) { aRow[r] = p.aIdx + min(r, p.rows - 1u) * KC4; }
   var bRow: array<u32, 16>;
   for (var j = 0u; j < 16u; j++) {
     bRow[j] = bBase + min((col40 + (j / 4u) * WG_X) * 4u + (j % 4u), p.N - 1u) * K4 + p.k0 / 4u;

@@ -94,19 +94,20 @@ export function planMatmul(s: MatmulShape, wgX = matmulWorkgroupWidth()): Matmul
 /** Columns of A per packed block (64 KiB uniform window / 16 rows / 4 bytes). */
 const PACK_KC = 1024;
 const WINDOW_BYTES = 65536;
-const UNIFORM_BIT = 0x0040;
+const UNIFORM_BIT = 0x0040; // GPUBufferUsage.UNIFORM
 
 /**
  * Whether matmul-packed.wgsl serves this shape: only on llvmpipe (a real GPU loads storage
  * buffers fast and would only pay the extra dispatches), only on the vec4 path, and only when each
  * of its dispatches (16 rows × N × a K chunk) does enough work to hide llvmpipe's ~37 µs
- * per-dispatch cost: 16·N·min(K,1024) ≥ 2^22 multiply-adds (N ≥ 256 at K ≥ 1024).
- * Measured at 1024³ on the 2-core EPYC: 42-46 GFLOP/s packed vs 36 for main_vec4.
+ * per-dispatch cost and its pack pass: 16·N·min(K,1024) ≥ 2^23 multiply-adds (N ≥ 512 at K ≥ 1024).
+ * Measured on the 2-core EPYC, same runs: 1024³ 41-42 GFLOP/s vs 34-35 for main_vec4; 512×4096×4096
+ * (transposed B, 4 K chunks) 45 vs 41; 512³ would be slower (30-32 vs 35), hence the threshold.
  */
 export function usePackedMatmul(s: MatmulShape, plan: MatmulPlan, device: GPUDevice): boolean {
   if (plan.entryPoint !== 'main_vec4' || !adapterInfo().isLlvmpipe || s.M < 16) return false;
   const kc = Math.min(s.K, PACK_KC);
-  if (16 * s.N * kc < 1 << 22) return false;
+  if (16 * s.N * kc < 1 << 23) return false;
   const blocks = plan.workgroups[2] * Math.ceil(s.M / 16) * Math.ceil(s.K / kc);
   if (blocks > 4096) return false;
   return blocks * 64 * kc + WINDOW_BYTES <= device.limits.maxStorageBufferBindingSize;
@@ -126,10 +127,16 @@ function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, 
   const blocksM = Math.ceil(M / 16);
   const chunks = Math.ceil(K / kc);
   const perBatch = blocksM * chunks * 16 * (kc / 4); // vec4s
-  const packed = batch.pool.acquire(nb * perBatch * 16 + WINDOW_BYTES, STORAGE_USAGE | UNIFORM_BIT);
+  // Without K chunks, A's own rows are already 16-row windows when every window start is 256-byte
+  // aligned (the uniform-binding offset alignment) and the buffer can hold a 64 KiB binding: then
+  // the pack pass (~7 % of the time at 1024³) is skipped. Windows near the buffer's end are moved
+  // back to end at the buffer's end, and the kernel reads its rows at an offset (aIdx) in them.
+  const direct = chunks === 1 && (a.usage & UNIFORM_BIT) !== 0 && a.size >= WINDOW_BYTES && a.size % 256 === 0 &&
+    [aOff!, aS0!, aS1!].every((v) => v % 64 === 0);
+  const packed = direct ? null : batch.pool.acquire(nb * perBatch * 16 + WINDOW_BYTES, STORAGE_USAGE);
   const groups = Math.ceil(perBatch / 64);
   const gx = Math.min(groups, 65535);
-  batch.dispatch({
+  if (packed) batch.dispatch({
     code: MATMUL_PACKED_WGSL,
     entryPoint: 'pack_a',
     buffers: [a, packed],
@@ -146,19 +153,28 @@ function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, 
       for (let ch = 0; ch < chunks; ch++) {
         const block = (z * blocksM + bm) * chunks + ch;
         const k0 = ch * kc;
+        let window: { buffer: GPUBuffer; offset: number; size: number };
+        let aIdx = 0;
+        if (packed) window = { buffer: packed, offset: block * 64 * kc, size: WINDOW_BYTES };
+        else {
+          const rowStart = (aOff! + z0 * aS0! + z1 * aS1! + bm * 16 * K) * 4;
+          const start = Math.min(rowStart, a.size - WINDOW_BYTES);
+          window = { buffer: a, offset: start, size: WINDOW_BYTES };
+          aIdx = (rowStart - start) / 16;
+        }
         batch.dispatch({
           code: MATMUL_PACKED_WGSL,
           entryPoint: s.transB ? 'main_packed_nt' : 'main_packed_nn',
           constants: { WG_X: plan.constants.WG_X },
-          buffers: [{ buffer: packed, offset: block * 64 * kc, size: WINDOW_BYTES }, b, c],
-          uniforms: new Uint32Array([N, K, kc, Math.min(kc, K - k0), k0, bm * 16, Math.min(16, M - bm * 16), ch > 0 ? 1 : 0, bBase, cBase, 0, 0]),
+          buffers: [window, b, c],
+          uniforms: new Uint32Array([N, K, kc, Math.min(kc, K - k0), k0, bm * 16, Math.min(16, M - bm * 16), ch > 0 ? 1 : 0, bBase, cBase, aIdx, 0]),
           workgroups: [1, gy, 1],
           label: `matmul packed ${M}x${K}x${N} block ${block}`,
         });
       }
     }
   }
-  batch.pool.release(packed);
+  if (packed) batch.pool.release(packed);
 }
 
 /** Dispatch spec for C = A·B(ᵀ) on buffers a, b, c (checks buffer sizes). */

@@ -150,10 +150,11 @@ describe('matmul.wgsl vs float64 CPU reference', () => {
     { name: 'offsets (unaligned) 9x16x8', M: 9, N: 8, K: 16, aOffset: 3, bOffset: 1, cOffset: 5, expectEntry: 'main_scalar' },
     // matmul-packed.wgsl: M not a multiple of 16, K split in chunks of 1024 (the last narrower),
     // N not a multiple of the 256-column workgroup tile.
-    { name: 'packed 19x1100x260 (2 row blocks, 2 K chunks)', M: 19, N: 260, K: 1100, expectPacked: true },
-    { name: 'packed transB 33x2052x264 (3 K chunks, last 4 wide)', M: 33, N: 264, K: 2052, transB: true, expectPacked: true },
-    { name: 'packed batched [2,3] broadcast B, offsets 17x1024x256', M: 17, N: 256, K: 1024, batch: [2, 3], bBroadcast: [true, false], aOffset: 4, bOffset: 8, cOffset: 12, expectPacked: true },
-    { name: 'not packed: 15 rows', M: 15, N: 260, K: 1100, expectPacked: false },
+    { name: 'packed 19x1100x516 (2 row blocks, 2 K chunks)', M: 19, N: 516, K: 1100, expectPacked: true },
+    { name: 'packed transB 33x2052x520 (3 K chunks, last 4 wide)', M: 33, N: 520, K: 2052, transB: true, expectPacked: true },
+    { name: 'packed batched [2,3] broadcast B, offsets 17x1024x512', M: 17, N: 512, K: 1024, batch: [2, 3], bBroadcast: [true, false], aOffset: 4, bOffset: 8, cOffset: 12, expectPacked: true },
+    { name: 'packed, A read in place (aligned, one K chunk) 40x512x1028', M: 40, N: 1028, K: 512, aOffset: 64, expectPacked: true },
+    { name: 'not packed: 15 rows', M: 15, N: 520, K: 1100, expectPacked: false },
     { name: 'not packed: too little work per dispatch', M: 64, N: 64, K: 1024, expectPacked: false },
   ];
   for (const c of cases) it(c.name, () => runCase(c));

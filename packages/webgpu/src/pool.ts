@@ -34,7 +34,9 @@ export interface PoolStats {
   reused: number;
 }
 
-export const STORAGE_USAGE = 0x0080 | 0x0004 | 0x0008; // STORAGE | COPY_SRC | COPY_DST
+// STORAGE | UNIFORM | COPY_SRC | COPY_DST. UNIFORM too: on llvmpipe kernels/matmul.ts binds 64 KiB
+// windows of a tensor's buffer as uniform buffers (matmul-packed.wgsl).
+export const STORAGE_USAGE = 0x0080 | 0x0040 | 0x0004 | 0x0008;
 export const UNIFORM_USAGE = 0x0040 | 0x0008; // UNIFORM | COPY_DST
 export const STAGING_USAGE = 0x0001 | 0x0008; // MAP_READ | COPY_DST
 

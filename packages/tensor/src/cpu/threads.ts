@@ -190,6 +190,8 @@ export function matmulParallel(
 ): boolean {
   const threads = cpuThreads();
   if (threads < 2 || items.length * M * N * K < PARALLEL_MIN) return false;
+  const isFloat = (x: unknown): boolean => x instanceof Float32Array || x instanceof Float64Array;
+  if (!isFloat(A) || !isFloat(B) || !isFloat(C)) return false; // int32 products stay serial
   if (!isShared(C) && C.length > SHARED_MIN) return false;
   const a = shareable('a', A);
   const b = a && shareable('b', B);
