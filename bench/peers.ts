@@ -213,7 +213,7 @@ export interface TorchRun {
 
 /** Runs reference/bench_ops.py on `jobs`; a string (the reason) when PyTorch is unavailable. */
 export function torchOps(jobs: TorchJob[], threads: number): TorchRun | string {
-  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const python = process.env.KTS_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'); // KTS_PYTHON: another torch
   try {
     const out = execFileSync(python, [path.join(REPO_DIR, 'reference', 'bench_ops.py'), '--threads', String(threads)], {
       input: JSON.stringify(jobs), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 24, timeout: 900_000,

@@ -35,7 +35,7 @@ export interface TorchTimings {
 
 /** Runs the PyTorch reference (Debian's python3-torch); null with a reason when unavailable. */
 export function torchTimings(threads = 1): TorchTimings | string {
-  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const python = process.env.KTS_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'); // KTS_PYTHON: another torch
   try {
     const out = execFileSync(python, ['reference/bench_llama.py', '--threads', String(threads)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return JSON.parse(out.trim().split('\n').at(-1)!) as TorchTimings;
