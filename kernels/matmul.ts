@@ -34,7 +34,7 @@ export interface MatmulShape {
 }
 
 export interface MatmulPlan {
-  entryPoint: 'main_vec4' | 'main_scalar';
+  entryPoint: 'main_vec4' | 'main_vec4_row' | 'main_scalar';
   constants: { WG_X: number; TRANS_B: number };
   workgroups: [number, number, number];
   uniforms: Uint32Array;
@@ -81,7 +81,7 @@ export function planMatmul(s: MatmulShape, wgX = matmulWorkgroupWidth()): Matmul
   if (gx > 65535 || gy > 65535) throw new WebGPUError(`matmul: grid [${gx}, ${gy}] exceeds 65535 workgroups`);
   const uniforms = new Uint32Array([M, N, K, b1, aOff, bOff, cOff, 0, aS[0], aS[1], bS[0], bS[1], cS[0], cS[1], 0, 0]);
   return {
-    entryPoint: vec4 ? 'main_vec4' : 'main_scalar',
+    entryPoint: vec4 ? (M === 1 ? 'main_vec4_row' : 'main_vec4') : 'main_scalar',
     constants: { WG_X: wgX, TRANS_B: transB ? 1 : 0 },
     workgroups: [gx, gy, b0 * b1],
     uniforms,

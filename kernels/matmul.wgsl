@@ -11,6 +11,7 @@
 // Entry points (same bindings, different element types):
 //   main_vec4   — requires K % 4 == 0, N % 4 == 0 and all offsets/strides % 4 == 0.
 //                 A and B are read with vec4 loads, C written with vec4 stores.
+//   main_vec4_row — the same for M = 1 (one row per invocation instead of 16).
 //   main_scalar — any M, N, K and offsets (fallback), scalar loads, k step 1.
 // Any M, N, K ≥ 1 are supported: out-of-range rows/columns are clamped on load and masked on
 // store, so edge tiles are correct and nothing outside C's [M,N] window is written.
@@ -152,6 +153,51 @@ fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
         if (col4 < N4) { C4[cBase + row * N4 + col4] = acc[r * TN4 + c]; }
       }
     }
+  }
+}
+
+// One row (M = 1: the x·Wᵀ of single-token decode). main_vec4 would compute 16 copies of it
+// (rows are clamped), loading A 16 times; here each invocation holds 1 row × 16 columns. Same
+// column layout, vec4 requirements and dispatch as main_vec4 with ceil(M / 16) = 1.
+@compute @workgroup_size(WG_X, 1, 1)
+fn main_vec4_row(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let N = p.N;
+  let K4 = p.K / 4u;
+  let N4 = N / 4u;
+  let b0 = wid.z / p.batch1;
+  let b1 = wid.z % p.batch1;
+  let aRow = (p.aOff + b0 * p.aS0 + b1 * p.aS1) / 4u;
+  let bBase = (p.bOff + b0 * p.bS0 + b1 * p.bS1) / 4u;
+  let cBase = (p.cOff + b0 * p.cS0 + b1 * p.cS1) / 4u;
+  let col40 = wid.y * (TN4 * WG_X) + lid.x;
+  var acc: array<vec4<f32>, TN4>;
+  if (TRANS_B) {
+    var bRow: array<u32, 16>;
+    for (var j = 0u; j < 16u; j++) {
+      bRow[j] = bBase + min((col40 + (j / 4u) * WG_X) * 4u + (j % 4u), N - 1u) * K4;
+    }
+    for (var k4 = 0u; k4 < K4; k4++) {
+      let av = A4[aRow + k4];
+      for (var c = 0u; c < TN4; c++) {
+        // Column 4c + i is dot(av, row i of this 4×4 block of B).
+        acc[c] += vec4<f32>(dot(av, B4[bRow[c * 4u] + k4]), dot(av, B4[bRow[c * 4u + 1u] + k4]),
+                            dot(av, B4[bRow[c * 4u + 2u] + k4]), dot(av, B4[bRow[c * 4u + 3u] + k4]));
+      }
+    }
+  } else {
+    var bCol: array<u32, TN4>;
+    for (var c = 0u; c < TN4; c++) { bCol[c] = bBase + min(col40 + c * WG_X, N4 - 1u); }
+    for (var k4 = 0u; k4 < K4; k4++) {
+      let av = A4[aRow + k4];
+      for (var kk = 0u; kk < 4u; kk++) {
+        let kRow = (k4 * 4u + kk) * N4;
+        for (var c = 0u; c < TN4; c++) { acc[c] = fma(vec4<f32>(av[kk]), B4[bCol[c] + kRow], acc[c]); }
+      }
+    }
+  }
+  for (var c = 0u; c < TN4; c++) {
+    let col4 = col40 + c * WG_X;
+    if (col4 < N4) { C4[cBase + col4] = acc[c]; }
   }
 }
 

@@ -44,7 +44,7 @@ interface Case {
   aOffset?: number;
   bOffset?: number;
   cOffset?: number;
-  expectEntry?: 'main_vec4' | 'main_scalar';
+  expectEntry?: 'main_vec4' | 'main_vec4_row' | 'main_scalar';
   /** matmul-packed.wgsl serves it on llvmpipe (uniform-window A, K chunks accumulated in C). */
   expectPacked?: boolean;
 }
@@ -130,7 +130,7 @@ describe('matmul.wgsl vs float64 CPU reference', () => {
 
   const cases: Case[] = [
     { name: '1x1x1', M: 1, N: 1, K: 1, expectEntry: 'main_scalar' },
-    { name: '1x4x4 vec4', M: 1, N: 4, K: 4, expectEntry: 'main_vec4' },
+    { name: '1x4x4 vec4', M: 1, N: 4, K: 4, expectEntry: 'main_vec4_row' },
     { name: 'primes 7x13x29', M: 7, N: 29, K: 13, expectEntry: 'main_scalar' },
     { name: 'non-tile 130x257x66 (M×K×N)', M: 130, N: 66, K: 257, expectEntry: 'main_scalar' },
     { name: 'non-tile vec4 130x256x68', M: 130, N: 68, K: 256, expectEntry: 'main_vec4' },
@@ -141,7 +141,11 @@ describe('matmul.wgsl vs float64 CPU reference', () => {
     { name: 'transB 7x13x29', M: 7, N: 29, K: 13, transB: true, expectEntry: 'main_scalar' },
     { name: 'transB vec4 65x64x260', M: 65, N: 260, K: 64, transB: true, expectEntry: 'main_vec4' },
     { name: 'transB 130x257x66', M: 130, N: 66, K: 257, transB: true },
-    { name: 'transB 1xKxN matvec 1x96x44', M: 1, N: 44, K: 96, transB: true, expectEntry: 'main_vec4' },
+    { name: 'transB 1xKxN matvec 1x96x44', M: 1, N: 44, K: 96, transB: true, expectEntry: 'main_vec4_row' },
+    { name: 'row 1x36x300 (N not a tile multiple)', M: 1, N: 300, K: 36, expectEntry: 'main_vec4_row' },
+    { name: 'row transB 1x1028x516, offsets', M: 1, N: 516, K: 1028, transB: true, aOffset: 8, bOffset: 4, cOffset: 12, expectEntry: 'main_vec4_row' },
+    { name: 'row batched [2,3] broadcast A 1x64x40', M: 1, N: 40, K: 64, batch: [2, 3], aBroadcast: [false, true], expectEntry: 'main_vec4_row' },
+    { name: 'row batched transB [3,1] broadcast B 1x32x24', M: 1, N: 24, K: 32, batch: [3, 1], transB: true, bBroadcast: [true, false], expectEntry: 'main_vec4_row' },
     { name: 'batched [2,3] contiguous 5x8x12', M: 5, N: 12, K: 8, batch: [2, 3] },
     { name: 'batched broadcast B outer dim [2,3] 9x12x20', M: 9, N: 20, K: 12, batch: [2, 3], bBroadcast: [true, false] },
     { name: 'batched broadcast A both dims [2,3] 7x5x11', M: 7, N: 11, K: 5, batch: [2, 3], aBroadcast: [true, true] },
