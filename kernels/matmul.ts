@@ -38,6 +38,8 @@ export interface MatmulPlan {
   constants: { WG_X: number; TRANS_B: number };
   workgroups: [number, number, number];
   uniforms: Uint32Array;
+  /** The shape's defaults resolved: inner batch dim, element offsets and [outer, inner] batch strides. */
+  layout: { b1: number; aOff: number; bOff: number; cOff: number; aS: readonly [number, number]; bS: readonly [number, number]; cS: readonly [number, number] };
   /** Minimum element counts each buffer must hold. */
   aElems: number;
   bElems: number;
@@ -85,6 +87,7 @@ export function planMatmul(s: MatmulShape, wgX = matmulWorkgroupWidth()): Matmul
     constants: { WG_X: wgX, TRANS_B: transB ? 1 : 0 },
     workgroups: [gx, gy, b0 * b1],
     uniforms,
+    layout: { b1, aOff, bOff, cOff, aS, bS, cS },
     aElems: maxIndex(aOff, aS, b0, b1, M * K),
     bElems: maxIndex(bOff, bS, b0, b1, K * N),
     cElems: maxIndex(cOff, cS, b0, b1, M * N),
@@ -120,8 +123,7 @@ export function usePackedMatmul(s: MatmulShape, plan: MatmulPlan, device: GPUDev
  */
 function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, plan: MatmulPlan, batch: Batch): void {
   const { M, N, K } = s;
-  const u = plan.uniforms; // [M, N, K, b1, aOff, bOff, cOff, 0, aS0, aS1, bS0, bS1, cS0, cS1, 0, 0]
-  const [, , , b1, aOff, bOff, cOff, , aS0, aS1, bS0, bS1, cS0, cS1] = u as unknown as number[];
+  const { b1, aOff, bOff, cOff, aS: [aS0, aS1], bS: [bS0, bS1], cS: [cS0, cS1] } = plan.layout;
   const nb = plan.workgroups[2];
   const kc = Math.min(K, PACK_KC);
   const blocksM = Math.ceil(M / 16);
@@ -132,7 +134,7 @@ function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, 
   // the pack pass (~7 % of the time at 1024³) is skipped. Windows near the buffer's end are moved
   // back to end at the buffer's end, and the kernel reads its rows at an offset (aIdx) in them.
   const direct = chunks === 1 && (a.usage & UNIFORM_BIT) !== 0 && a.size >= WINDOW_BYTES && a.size % 256 === 0 &&
-    [aOff!, aS0!, aS1!].every((v) => v % 64 === 0);
+    [aOff, aS0, aS1].every((v) => v % 64 === 0);
   const packed = direct ? null : batch.pool.acquire(nb * perBatch * 16 + WINDOW_BYTES, STORAGE_USAGE);
   const groups = Math.ceil(perBatch / 64);
   const gx = Math.min(groups, 65535);
@@ -140,15 +142,15 @@ function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, 
     code: MATMUL_PACKED_WGSL,
     entryPoint: 'pack_a',
     buffers: [a, packed],
-    uniforms: new Uint32Array([M, K, kc, blocksM, chunks, b1!, aOff!, 0, aS0!, aS1!, perBatch, 0]),
+    uniforms: new Uint32Array([M, K, kc, blocksM, chunks, b1, aOff, 0, aS0, aS1, perBatch, 0]),
     workgroups: [gx, Math.ceil(groups / gx), nb],
     label: `matmul pack A ${M}x${K}`,
   });
   const gy = Math.ceil(N / (MATMUL_TILE_N_PER_LANE * plan.constants.WG_X));
   for (let z = 0; z < nb; z++) {
-    const z0 = Math.floor(z / b1!), z1 = z % b1!;
-    const bBase = bOff! + z0 * bS0! + z1 * bS1!;
-    const cBase = cOff! + z0 * cS0! + z1 * cS1!;
+    const z0 = Math.floor(z / b1), z1 = z % b1;
+    const bBase = bOff + z0 * bS0 + z1 * bS1;
+    const cBase = cOff + z0 * cS0 + z1 * cS1;
     for (let bm = 0; bm < blocksM; bm++) {
       for (let ch = 0; ch < chunks; ch++) {
         const block = (z * blocksM + bm) * chunks + ch;
@@ -157,7 +159,7 @@ function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, 
         let aIdx = 0;
         if (packed) window = { buffer: packed, offset: block * 64 * kc, size: WINDOW_BYTES };
         else {
-          const rowStart = (aOff! + z0 * aS0! + z1 * aS1! + bm * 16 * K) * 4;
+          const rowStart = (aOff + z0 * aS0 + z1 * aS1 + bm * 16 * K) * 4;
           const start = Math.min(rowStart, a.size - WINDOW_BYTES);
           window = { buffer: a, offset: start, size: WINDOW_BYTES };
           aIdx = (rowStart - start) / 16;
@@ -178,8 +180,7 @@ function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, 
 }
 
 /** Dispatch spec for C = A·B(ᵀ) on buffers a, b, c (checks buffer sizes). */
-export function matmulSpec(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, shape: MatmulShape): DispatchSpec {
-  const plan = planMatmul(shape);
+export function matmulSpec(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, shape: MatmulShape, plan = planMatmul(shape)): DispatchSpec {
   const need: [string, GPUBuffer, number][] = [
     ['A', a, plan.aElems],
     ['B', b, plan.bElems],
@@ -203,8 +204,8 @@ export function matmulSpec(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, shape: Matm
 
 /** Records C = A·B(ᵀ) on `batch` (default: the shared batch). Submit with flush()/read. */
 export function matmul(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, shape: MatmulShape, batch: Batch = currentBatch()): void {
-  const spec = matmulSpec(a, b, c, shape);
   const plan = planMatmul(shape);
+  const spec = matmulSpec(a, b, c, shape, plan); // also checks the buffer sizes
   if (usePackedMatmul(shape, plan, batch.device)) matmulPacked(a, b, c, shape, plan, batch);
   else batch.dispatch(spec);
 }

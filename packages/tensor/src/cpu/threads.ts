@@ -67,7 +67,7 @@ export function cpuThreads(): number {
   return requested ?? defaultThreads();
 }
 
-/** Sets the CPU backend's thread count (1 = no workers); running workers are stopped if it shrinks. */
+/** Sets the CPU backend's thread count (1 = no workers); running workers of another count are stopped. */
 export function setCpuThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setCpuThreads: expected a positive integer, got ${n}`);
   requested = n;
