@@ -3,7 +3,7 @@
 
 Run from anywhere with Debian's python3 (it has python3-sentencepiece):
 
-    /usr/bin/python3 scripts/default-model/train_tokenizer.py [--n 20000] [--seed 0] [--chat 5000] [--out models/default]
+    /usr/bin/python3 scripts/default-model/train_tokenizer.py [--n 16000] [--seed 0] [--chat 12000] [--out models/default]
 
 It calls `node --import tsx scripts/default-model/corpus.ts` to generate the corpus (the same one
 the model is trained on), splits every document into lines (so "\\n" is never a piece and is
@@ -78,9 +78,9 @@ def train(lines: list) -> bytes:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--n', type=int, default=20000, help='plain stories in the corpus')
+    ap.add_argument('--n', type=int, default=16000, help='plain stories in the corpus')
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--chat', type=int, default=5000, help='chat examples in the corpus')
+    ap.add_argument('--chat', type=int, default=12000, help='chat examples in the corpus')
     ap.add_argument('--out', default=os.path.join(ROOT, 'models', 'default'))
     args = ap.parse_args()
 
