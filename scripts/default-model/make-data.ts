@@ -1,95 +1,101 @@
-// Builds the datasets shipped under data/ from the story generator (corpus.ts), with seeds that
-// the training corpus (seed 0) does not use. Deterministic: the test checks that the files in the
-// repository are byte-for-byte what this script writes.
+// Builds the datasets shipped under data/ from the story generator (corpus.ts) and the
+// capability tasks (tasks.ts), with seeds that the training corpus (seed 0) does not use.
+// Deterministic: the test checks that the files in the repository are byte-for-byte what this
+// script writes.
 //
 //   node --import tsx scripts/default-model/make-data.ts [--out data]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  Rng, TOPICS, type Topic, abQuestion, allFacts, buildSkeleton, lexicon, opening, render, storyRequest, words,
+  FAMILIES, FAMILY_NAMES, type Family, Rng, buildSkeleton, generateCorpus, lexicon, mentionSnippet, opening, render, slotPrompt, words,
 } from './corpus.ts';
+import { type Task, copyTask, fixedTasks } from './tasks.ts';
 
 /** Seeds of each dataset (the training corpus uses seed 0 and generateChat's derived stream). */
 export const DATA_SEEDS = {
-  sentiment_pairs: 10_000,
   concepts: 20_000,
+  sentiment_pairs: 10_000,
   benign_train: 30_001,
   benign_eval: 30_002,
-  sentiment_eval: 40_000,
-  ab_sentiment: 50_000,
+  behaviour_eval: 40_000,
 } as const;
 
 export const DATA_COUNTS = {
+  concepts_per_value: 48,
   sentiment_pairs: 128,
-  concepts_per_topic: 32,
   benign_train: 480,
   benign_eval: 96,
-  sentiment_eval: 128,
-  ab_sentiment: 48,
+  behaviour_per_family: 64,
 } as const;
 
 const jsonl = (recs: object[]): string => recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
-export interface SentimentPair { positive: string; negative: string; prefix: string; topic: Topic }
-export interface BenignRecord { prompt: string; response: string; kind: 'story' | 'qa'; topic: Topic }
+export interface ConceptRecord { family: Family; concept: string; sentence: string }
+export interface SentimentPair { positive: string; negative: string; prefix: string }
+export interface BenignRecord { prompt: string; response: string; kind: Task['kind'] }
+export interface BehaviourRecord { family: Family | 'sentiment'; prompt: string; value: string }
 
+/**
+ * Concept examples: for every value of every family, distinct story openings that end with the
+ * sentence first mentioning it ("… She had a pet owl."). The other attributes vary at random.
+ */
+export function concepts(): ConceptRecord[] {
+  const out: ConceptRecord[] = [];
+  FAMILY_NAMES.forEach((family, fi) => {
+    FAMILIES[family].forEach((concept, vi) => {
+      const r = new Rng(DATA_SEEDS.concepts + 1000 * fi + vi);
+      const seen = new Set<string>();
+      while (seen.size < DATA_COUNTS.concepts_per_value) {
+        const sk = buildSkeleton(r, { attributes: { [family]: concept } });
+        const s = mentionSnippet(sk, family);
+        if (seen.has(s)) continue;
+        seen.add(s);
+        out.push({ family, concept, sentence: s });
+      }
+    });
+  });
+  return out;
+}
+
+/** Sentiment contrast pairs: a story opening, then its first sentiment sentence rendered positively / negatively. */
 export function sentimentPairs(): SentimentPair[] {
   const out: SentimentPair[] = [];
   for (let i = 0; i < DATA_COUNTS.sentiment_pairs; i++) {
-    const sk = buildSkeleton(new Rng(DATA_SEEDS.sentiment_pairs + i), { topic: TOPICS[i % TOPICS.length]! });
-    out.push({ positive: render(sk, 'positive').text, negative: render(sk, 'negative').text, prefix: opening(sk), topic: sk.topic });
+    const sk = buildSkeleton(new Rng(DATA_SEEDS.sentiment_pairs + i));
+    const prefix = opening(sk);
+    const [pos, neg] = [render(sk, 'positive'), render(sk, 'negative')].map((s) => s.sentences[sk.onset]!);
+    out.push({ positive: `${prefix} ${pos}`, negative: `${prefix} ${neg}`, prefix });
   }
   return out;
 }
 
-export function concepts(): { concept: Topic; sentence: string }[] {
-  const lx = lexicon();
-  const out: { concept: Topic; sentence: string }[] = [];
-  for (const topic of TOPICS) {
-    const own = new Set(lx.topics[topic]);
-    const seen = new Set<string>();
-    const r = new Rng(DATA_SEEDS.concepts + TOPICS.indexOf(topic));
-    while (seen.size < DATA_COUNTS.concepts_per_topic) {
-      const st = render(buildSkeleton(r, { topic }), 'neutral');
-      for (const s of st.sentences.slice(1)) {
-        if (seen.size >= DATA_COUNTS.concepts_per_topic) break;
-        if (seen.has(s) || !words(s).some((w) => own.has(w))) continue;
-        seen.add(s);
-        out.push({ concept: topic, sentence: s });
-      }
-    }
-  }
-  return out;
-}
-
-/** Facts are split once: every fifth fact is held out for evaluation. */
-function factsSplit(evalSplit: boolean): BenignRecord[] {
-  return allFacts()
-    .filter((_, i) => (i % 5 === 4) === evalSplit)
-    .map((f) => ({ prompt: f.question, response: f.answer, kind: 'qa' as const, topic: f.topic }));
+/** Fixed tasks are split once: every fifth goes to evaluation. */
+function fixedSplit(evalSplit: boolean): Task[] {
+  return fixedTasks().filter((_, i) => (i % 5 === 4) === evalSplit);
 }
 
 function benign(seed: number, n: number, evalSplit: boolean, exclude: Set<string>): BenignRecord[] {
+  const fixed = fixedSplit(evalSplit);
   const r = new Rng(seed);
-  const facts = factsSplit(evalSplit);
-  const seen = new Set<string>(exclude);
-  const stories: BenignRecord[] = [];
-  let i = 0;
-  while (stories.length < n - facts.length) {
-    const ex = storyRequest(r, 'neutral', TOPICS[i++ % TOPICS.length]);
-    const key = `${ex.prompt}\n${ex.response}`;
-    if (seen.has(key) || seen.has(ex.response)) continue;
-    seen.add(key);
-    seen.add(ex.response);
-    stories.push({ prompt: ex.prompt, response: ex.response, kind: 'story', topic: ex.topic });
+  const copies: Task[] = [];
+  const seen = new Set(exclude);
+  while (fixed.length + copies.length < n) {
+    const t = copyTask(r);
+    if (seen.has(t.prompt)) continue;
+    seen.add(t.prompt);
+    copies.push(t);
   }
-  // Spread the Q&A evenly through the stories.
+  // Interleave the copy tasks evenly among the fixed ones.
   const out: BenignRecord[] = [];
-  const every = Math.floor(n / facts.length);
-  let s = 0;
-  let f = 0;
-  for (let k = 0; k < n; k++) out.push(k % every === every - 1 && f < facts.length ? facts[f++]! : stories[s++] ?? facts[f++]!);
+  let c = 0;
+  fixed.forEach((t, i) => {
+    out.push({ prompt: t.prompt, response: t.response, kind: t.kind });
+    while (c < copies.length && (c + 1) * fixed.length <= (i + 1) * copies.length) {
+      const { prompt, response, kind } = copies[c++]!;
+      out.push({ prompt, response, kind });
+    }
+  });
   return out;
 }
 
@@ -98,63 +104,56 @@ export function benignTrain(): BenignRecord[] {
 }
 
 export function benignEval(): BenignRecord[] {
-  const train = benignTrain();
-  const exclude = new Set(train.flatMap((b) => [`${b.prompt}\n${b.response}`, b.response]));
-  return benign(DATA_SEEDS.benign_eval, DATA_COUNTS.benign_eval, true, exclude);
+  return benign(DATA_SEEDS.benign_eval, DATA_COUNTS.benign_eval, true, new Set(benignTrain().map((b) => b.prompt)));
 }
 
-/** Sentiment-free story openings (at least two sentences) that a model continues. */
-export function sentimentEval(): { text: string; topic: Topic }[] {
-  const out: { text: string; topic: Topic }[] = [];
-  const seen = new Set<string>();
-  for (let i = 0; out.length < DATA_COUNTS.sentiment_eval; i++) {
-    const topic = TOPICS[out.length % TOPICS.length]!;
-    const sk = buildSkeleton(new Rng(DATA_SEEDS.sentiment_eval + i), { topic });
-    if (sk.onset < 2) continue;
-    const text = opening(sk);
-    if (seen.has(text)) continue;
-    seen.add(text);
-    out.push({ text, topic });
-  }
+/**
+ * Behaviour prompts: story text cut right before a family's first mention (the next word is the
+ * attribute), and for sentiment the opening plus "… felt" (the next word is an emotion). `value`
+ * is what the story itself says there (empty for sentiment), which the prompt does not contain.
+ */
+export function behaviourEval(): BehaviourRecord[] {
+  const out: BehaviourRecord[] = [];
+  [...FAMILY_NAMES, 'sentiment' as const].forEach((family, fi) => {
+    const r = new Rng(DATA_SEEDS.behaviour_eval + fi);
+    const seen = new Set<string>();
+    let n = 0;
+    while (n < DATA_COUNTS.behaviour_per_family) {
+      const sk = buildSkeleton(r, family === 'sentiment' ? {} : { include: [family] });
+      const prompt = family === 'sentiment' ? `${opening(sk)} ${sk.onsetBefore}` : slotPrompt(sk, family);
+      if (seen.has(prompt)) continue;
+      seen.add(prompt);
+      out.push({ family, prompt, value: family === 'sentiment' ? '' : sk.attributes[family] });
+      n++;
+    }
+  });
   return out;
 }
 
-export interface ABItem {
-  question: string;
-  answer_matching_behavior: string;
-  answer_not_matching_behavior: string;
-  topic: Topic;
+/** CAA-style A/B items from the held-out "Which number is bigger?" tasks; the matching answer is the correct one. */
+export function abChoice(): { question: string; answer_matching_behavior: string; answer_not_matching_behavior: string }[] {
+  return fixedSplit(true).filter((t) => t.kind === 'choice').map((t) => {
+    const right = t.response.slice(0, 2);
+    return { question: t.prompt, answer_matching_behavior: right, answer_not_matching_behavior: right === '(A' ? '(B' : '(A' };
+  });
 }
 
-/** CAA-style A/B items: the behaviour is the positive continuation; (A) and (B) alternate. */
-export function abSentiment(): ABItem[] {
-  const out: ABItem[] = [];
-  for (let i = 0; out.length < DATA_COUNTS.ab_sentiment; i++) {
-    const topic = TOPICS[out.length % TOPICS.length]!;
-    const sk = buildSkeleton(new Rng(DATA_SEEDS.ab_sentiment + i), { topic });
-    if (sk.onset < 1) continue;
-    const letter = out.length % 2 === 0 ? 'A' : 'B';
-    const q = abQuestion(sk, letter);
-    out.push({
-      question: q.question,
-      answer_matching_behavior: `(${letter}`,
-      answer_not_matching_behavior: letter === 'A' ? '(B' : '(A',
-      topic,
-    });
-  }
-  return out;
+/** The lexicon plus every word of a corpus sample (the experiment counts generated words outside it as ungrammatical). */
+export function lexiconFile(): string {
+  const vocabulary = [...new Set(generateCorpus(4000, 7).flatMap((d) => words(d.text)))].sort();
+  return JSON.stringify({ ...lexicon(), vocabulary }, null, 2) + '\n';
 }
 
 /** Every shipped data file: path relative to data/ → exact contents. */
 export function buildDatasets(): Record<string, string> {
   return {
-    'sentiment_pairs.jsonl': jsonl(sentimentPairs()),
     'concepts.jsonl': jsonl(concepts()),
+    'sentiment_pairs.jsonl': jsonl(sentimentPairs()),
     'benign_train.jsonl': jsonl(benignTrain()),
     'benign_eval.jsonl': jsonl(benignEval()),
-    'sentiment_eval.jsonl': jsonl(sentimentEval()),
-    'lexicon.json': JSON.stringify(lexicon(), null, 2) + '\n',
-    'ab_sentiment.json': JSON.stringify(abSentiment(), null, 2) + '\n',
+    'behaviour_eval.jsonl': jsonl(behaviourEval()),
+    'lexicon.json': lexiconFile(),
+    'ab_choice.json': JSON.stringify(abChoice(), null, 2) + '\n',
   };
 }
 

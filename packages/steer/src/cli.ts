@@ -1,6 +1,6 @@
 // The `kts` command line: model info and generation, steering vectors, KTS training,
 // evaluation, adapter export and merging. Argument parsing by commander.
-import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import {
@@ -24,6 +24,7 @@ import { readJsonl } from './data.ts';
 import { SteeringVector } from './vector.ts';
 import { loadTensors } from '@kts/tensor';
 import { batchSteer } from './eval.ts';
+import * as experiment from './experiment/index.ts';
 
 const num = (v: string): number => {
   const n = Number(v);
@@ -298,6 +299,41 @@ program.command('probe')
     const trainAcc = await probe.accuracy(model as unknown as SteerableModel, tok, train, { device: deviceName });
     const testAcc = test.length ? await probe.accuracy(model as unknown as SteerableModel, tok, test, { device: deviceName }) : null;
     console.log(JSON.stringify({ out: o.out, layer: o.layer, position: o.position, train: train.length, trainAccuracy: trainAcc, heldOut: test.length, heldOutAccuracy: testAcc }));
+    releaseDevice();
+  });
+
+program.command('experiment')
+  .description('the KTS experiment: held-out vector families, calibrated coefficients, KTS seeds and controls, bootstrap CIs; resumable (rerun the same command)')
+  .option('--model <dir>', 'HF Llama folder', 'models/default')
+  .option('--data <dir>', 'data folder (concepts.jsonl, sentiment_pairs.jsonl, benign_*.jsonl, behaviour_eval.jsonl, lexicon.json)', 'data')
+  .option('--out <dir>', 'results folder', 'results/kts')
+  .option('--work <dir>', 'resumable state (default: OUT/work)')
+  .option('--quick', 'the demo\'s smaller protocol (one seed, no controls, fewer coefficients and vectors)', false)
+  .option('--seeds <list>', 'KTS seeds, e.g. 1,2,3,4,5', numList)
+  .option('--control-seeds <list>', 'seeds of the control models', numList)
+  .option('--coeffs <list>', 'fixed coefficients in residual-norm units instead of the KL-calibrated grid', numList)
+  .option('--steps <n>', 'KTS steps per model', int)
+  .option('--fresh', 'delete the work folder first', false)
+  .option('--device <d>', 'auto | cpu | webgpu', 'auto')
+  .action(async (o: { model: string; data: string; out: string; work?: string; quick: boolean; seeds?: number[]; controlSeeds?: number[]; coeffs?: number[]; steps?: number; fresh: boolean; device: string }) => {
+    const cfg = experiment.configFor({ ...o, device: o.device as 'auto' | 'cpu' | 'webgpu' });
+    if (o.fresh) rmSync(cfg.work, { recursive: true, force: true });
+    let stop = false;
+    const onSigint = () => {
+      if (stop) process.exit(130);
+      stop = true;
+      process.stderr.write('\ninterrupted: stopping after the current step (rerun the same command to continue; Ctrl-C again to quit now)\n');
+    };
+    process.on('SIGINT', onSigint);
+    const state = await experiment.runExperiment(cfg, (line) => process.stderr.write(`${line}\n`), () => stop);
+    process.off('SIGINT', onSigint);
+    if (!state) {
+      process.stderr.write(`stopped; rerun the same command to continue from ${cfg.work}\n`);
+    } else {
+      const summary = await experiment.writeResults(state);
+      console.log(summary.finding.statement);
+      process.stderr.write(`wrote ${cfg.out}/summary.json, report.md, curves.svg, ratios.svg\n`);
+    }
     releaseDevice();
   });
 

@@ -2,6 +2,7 @@
 // behaviour questions. Each loader names the file and line of any malformed record.
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { Generator } from '@kts/tensor';
 
 /** A contrast pair: the same prompt with a positive and a negative completion (or two texts). */
 export interface ContrastPair {
@@ -105,14 +106,20 @@ export function loadPairs(path: string, opts: LoadPairsOptions = {}): { format: 
 }
 
 /**
- * Pairs each sentence of `concept` with a sentence of another concept (round robin), as the
- * KTS code's concept vectors do. With wrap, both sides say which concept to think about.
+ * Pairs each sentence of `concept` with a sentence of another concept. The negatives are drawn
+ * from every other concept in turn (their first sentences, then their second ones, …), or, with
+ * `seed`, shuffled across all of them as the KTS code does; never all from one concept (then two
+ * concepts' vectors would be each other's negation). With wrap, both sides say which concept to
+ * think about.
  */
-export function conceptPairs(byConcept: Map<string, string[]>, concept: string, wrap: boolean, label = 'concepts'): ContrastPair[] {
+export function conceptPairs(byConcept: Map<string, string[]>, concept: string, wrap: boolean, label = 'concepts', seed?: number): ContrastPair[] {
   const own = byConcept.get(concept);
   if (!own) throw new Error(`${label}: no sentences for concept '${concept}' (have: ${[...byConcept.keys()].join(', ')})`);
-  const others = [...byConcept.entries()].filter(([c]) => c !== concept).flatMap(([c, ss]) => ss.map((s) => ({ c, s })));
-  if (others.length === 0) throw new Error(`${label}: concept pairs need at least two concepts`);
+  const lists = [...byConcept.entries()].filter(([c]) => c !== concept).map(([c, ss]) => ss.map((s) => ({ c, s })));
+  if (lists.length === 0) throw new Error(`${label}: concept pairs need at least two concepts`);
+  const longest = Math.max(...lists.map((l) => l.length));
+  let others = Array.from({ length: longest }, (_, i) => lists.flatMap((l) => (i < l.length ? [l[i]!] : []))).flat();
+  if (seed !== undefined) others = new Generator(seed).shuffle(others);
   const fmt = (c: string, s: string) => (wrap ? `Think about the concept of "${c}" in this sentence:\n${s}` : s);
   return own.map((s, i) => {
     const o = others[i % others.length]!;

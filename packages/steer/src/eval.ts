@@ -64,24 +64,57 @@ function forwardPair(m: EvalModel, ids: Tensor, mask: Tensor, steer: SteerSpecLi
   });
 }
 
+/** KL summed over one text's positions, and how many positions it has. */
+export interface TextKL {
+  sum: number;
+  count: number;
+}
+
+/**
+ * Side effects per benign text: KL(steered ‖ unsteered original) summed over every position of
+ * each text (texts batched in order, `batchSize` at a time, right padded). `reference` holds the
+ * original model's logits per batch when they were computed before (they never change).
+ */
+export async function sideEffectKLPerText(
+  m: EvalModel, s: SteeringSetting, benign: number[][], opts: EvalOptions = {}, reference?: Tensor[],
+  /** Also sees each batch's steered logits (so other scores need no second forward pass). */
+  onSteered?: (logits: Tensor, batchIndex: number) => Promise<void>,
+): Promise<TextKL[]> {
+  const out: TextKL[] = [];
+  const groups = chunks(benign, opts.batchSize ?? 8);
+  for (const [g, group] of groups.entries()) {
+    const b = padBatch(group, { side: 'right', device: opts.device });
+    const steer = batchSteer(s.vector, s.layers, group.map(() => s.coeff), opts.device);
+    const { steered, original } = reference
+      ? { steered: noGrad(() => withAdapters(m.lora, true, () => m.model.forward(b.ids, { attentionMask: b.mask, steer }).logits)), original: reference[g]! }
+      : forwardPair(m, b.ids, b.mask, steer);
+    const kl = await klDivLogits(steered, original).data();
+    await onSteered?.(steered, g);
+    const T = b.ids.shape[1]!;
+    group.forEach((seq, i) => {
+      let sum = 0;
+      for (let t = 0; t < seq.length; t++) sum += kl[i * T + t]!;
+      out.push({ sum, count: seq.length });
+    });
+  }
+  return out;
+}
+
+/** The original model's logits for each batch of `benign`, as sideEffectKLPerText batches them. */
+export function referenceLogits(m: EvalModel, benign: number[][], opts: EvalOptions = {}): Tensor[] {
+  return chunks(benign, opts.batchSize ?? 8).map((group) => {
+    const b = padBatch(group, { side: 'right', device: opts.device });
+    return noGrad(() => withAdapters(m.lora, false, () => m.model.forward(b.ids, { attentionMask: b.mask }).logits));
+  });
+}
+
 /**
  * Side effects: mean per-token KL(steered ‖ unsteered original) over every position of every
  * benign text, pooled. For the KTS model "steered" includes its adapters; "original" never does.
  */
 export async function sideEffectKL(m: EvalModel, s: SteeringSetting, benign: number[][], opts: EvalOptions = {}): Promise<number> {
-  let sum = 0;
-  let count = 0;
-  for (const group of chunks(benign, opts.batchSize ?? 8)) {
-    const b = padBatch(group, { side: 'right', device: opts.device });
-    const { steered, original } = forwardPair(m, b.ids, b.mask, batchSteer(s.vector, s.layers, group.map(() => s.coeff), opts.device));
-    const kl = await klDivLogits(steered, original).data();
-    const mask = await b.mask.data();
-    for (let i = 0; i < kl.length; i++) if (mask[i]) {
-      sum += kl[i]!;
-      count++;
-    }
-  }
-  return sum / count;
+  const per = await sideEffectKLPerText(m, s, benign, opts);
+  return per.reduce((a, t) => a + t.sum, 0) / per.reduce((a, t) => a + t.count, 0);
 }
 
 /** Next-token probabilities at the last real position of each sequence (left padded). */

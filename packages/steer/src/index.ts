@@ -18,3 +18,4 @@ export type * from './model.ts';
 export * from './probe.ts';
 export * from './gated.ts';
 export * from './suggested.ts';
+export * as experiment from './experiment/index.ts';
