@@ -6,8 +6,8 @@
 // - Batch dims are collapsed; ≤ 2 go to the kernel's [outer, inner] batch strides (0 =
 //   broadcast), further leading dims loop on the host.
 import type { DType, View } from '@kts/tensor';
-import { matmul as matmulKernel } from '../../../../kernels/matmul.ts';
-import { collapseDims } from '../../../../kernels/elementwise.ts';
+import { matmul as matmulKernel } from '../kernels/matmul.ts';
+import { collapseDims } from '../kernels/elementwise.ts';
 import { copy, full } from './elementwise.ts';
 import { allocStorage, asStorage, disposeStorage, type WebGPUStorage } from './storage.ts';
 
