@@ -31,14 +31,17 @@ export const DATA_COUNTS = {
 
 const jsonl = (recs: object[]): string => recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
-export interface ConceptRecord { family: Family; concept: string; sentence: string }
+export interface ConceptRecord { family: Family; concept: string; sentence: string; contrast: string; contrastConcept: string }
 export interface SentimentPair { positive: string; negative: string; prefix: string }
 export interface BenignRecord { prompt: string; response: string; kind: Task['kind'] }
 export interface BehaviourRecord { family: Family | 'sentiment'; prompt: string; value: string }
 
 /**
  * Concept examples: for every value of every family, distinct story openings that end with the
- * sentence first mentioning it ("… She had a pet owl."). The other attributes vary at random.
+ * sentence first mentioning it ("… She had a pet owl."), the other attributes at random. Each has
+ * a contrast: the same text with another value of the family, drawn at random ("… She had a pet
+ * fox."), so a mean difference sees the concept and nothing else (unpaired examples differ in
+ * length and structure too, which swamps the concept in a small model's residual stream).
  */
 export function concepts(): ConceptRecord[] {
   const out: ConceptRecord[] = [];
@@ -49,9 +52,12 @@ export function concepts(): ConceptRecord[] {
       while (seen.size < DATA_COUNTS.concepts_per_value) {
         const sk = buildSkeleton(r, { attributes: { [family]: concept } });
         const s = mentionSnippet(sk, family);
+        const others = FAMILIES[family].filter((v) => v !== concept);
+        const other = others[r.int(others.length)]!;
         if (seen.has(s)) continue;
         seen.add(s);
-        out.push({ family, concept, sentence: s });
+        const before = slotPrompt(sk, family);
+        out.push({ family, concept, sentence: s, contrast: `${before} ${other}${s.slice(before.length + 1 + concept.length)}`, contrastConcept: other });
       }
     });
   });

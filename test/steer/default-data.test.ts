@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadTokenizer } from '@kts/llama';
 import {
-  CHAT_TEMPLATE, SENTIMENTS, TOPICS, type Sentiment, type Topic, formatChat, formatPrompt, generateChat, generateCorpus,
-  generateStories, lexicon, storyVariants, words,
+  CHAT_TEMPLATE, FAMILIES, FAMILY_NAMES, type Family, NEUTRAL_WORDS, type Sentiment, buildSkeleton, formatChat, formatPrompt, generateChat,
+  generateCorpus, generateStories, lexicon, mentionSnippet, opening, Rng, slotPrompt, storyVariants, words,
 } from '../../scripts/default-model/corpus.ts';
 import { DATA_COUNTS, DATA_DIR, buildDatasets } from '../../scripts/default-model/make-data.ts';
+import { fixedTasks } from '../../scripts/default-model/tasks.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL_DIR = join(ROOT, 'models/default');
@@ -18,13 +20,15 @@ const MODEL_DIR = join(ROOT, 'models/default');
 const lx = lexicon();
 const POS = new Set(lx.positive);
 const NEG = new Set(lx.negative);
-const TOPIC_WORDS = new Map(TOPICS.map((t) => [t, new Set(lx.topics[t])]));
+/** Word → [family, value] for every attribute word. */
+const ATTR = new Map<string, [Family, string]>(FAMILY_NAMES.flatMap((f) => Object.entries(lx.families[f]).flatMap(([v, ws]) => ws.map((w) => [w, [f, v] as [Family, string]]))));
 const count = (text: string, set: Set<string>): number => words(text).filter((w) => set.has(w)).length;
+const attributeWords = (text: string) => words(text).filter((w) => ATTR.has(w)).map((w) => ATTR.get(w)!);
 
 function readJsonl(name: string): Record<string, unknown>[] {
   return readFileSync(join(DATA_DIR, name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
-function strField(r: Record<string, unknown>, k: string): string {
+function str(r: Record<string, unknown>, k: string): string {
   const v = r[k];
   assert.equal(typeof v, 'string', `field ${k} of ${JSON.stringify(r).slice(0, 120)}`);
   return v as string;
@@ -32,89 +36,100 @@ function strField(r: Record<string, unknown>, k: string): string {
 
 test('generator: same seed gives the same stories, different seeds differ', () => {
   const a = generateStories(200, 7);
-  const b = generateStories(200, 7);
-  const c = generateStories(200, 8);
-  assert.deepEqual(a, b);
-  assert.notDeepEqual(a.map((s) => s.text), c.map((s) => s.text));
+  assert.deepEqual(a, generateStories(200, 7));
+  assert.notDeepEqual(a.map((s) => s.text), generateStories(200, 8).map((s) => s.text));
   assert.deepEqual(generateChat(50, 3), generateChat(50, 3));
   assert.deepEqual(generateCorpus(40, 1, 10), generateCorpus(40, 1, 10));
-  // Fixing the sentiment keeps every other draw: same skeletons, same openings.
+  // Fixing the sentiment keeps every other draw: same openings.
   const pos = generateStories(100, 7, { sentiment: 'positive' });
   pos.forEach((s, i) => assert.equal(s.sentences.slice(0, s.onset).join(' '), a[i]!.sentences.slice(0, a[i]!.onset).join(' ')));
 });
 
-test('generator: sentiment and topic are controlled attributes', () => {
+test('generator: each story mentions one value per family, drawn independently; sentiment is consistent', () => {
   const stories = generateStories(3000, 12345);
+  const byValue = new Map<string, number>();
   const bySent = new Map<Sentiment, number>();
-  const byTopic = new Map<Topic, number>();
   for (const s of stories) {
     bySent.set(s.sentiment, (bySent.get(s.sentiment) ?? 0) + 1);
-    byTopic.set(s.topic, (byTopic.get(s.topic) ?? 0) + 1);
-    const p = count(s.text, POS);
-    const n = count(s.text, NEG);
-    if (s.sentiment === 'positive') assert.ok(p > 0 && n === 0, `positive story with negative words: ${s.text}`);
-    if (s.sentiment === 'negative') assert.ok(n > 0 && p === 0, `negative story with positive words: ${s.text}`);
-    if (s.sentiment === 'neutral') assert.ok(n === 0 && p === 0, `neutral story with sentiment words: ${s.text}`);
-    const ws = words(s.text);
-    assert.ok(ws.some((w) => TOPIC_WORDS.get(s.topic)!.has(w)), `no ${s.topic} word: ${s.text}`);
-    for (const t of TOPICS) if (t !== s.topic) assert.ok(!ws.some((w) => TOPIC_WORDS.get(t)!.has(w)), `${s.topic} story with ${t} words: ${s.text}`);
-    assert.ok(s.sentences.length >= 3 && s.sentences.length <= 6, `${s.sentences.length} sentences: ${s.text}`);
+    const seen = attributeWords(s.text);
+    for (const [f, v] of seen) assert.equal(s.attributes[f], v, `${f} '${v}' in a story whose ${f} is ${s.attributes[f]}: ${s.text}`);
+    for (const f of Object.keys(s.attributes) as Family[]) assert.ok(seen.some(([g]) => g === f), `no ${f} word: ${s.text}`);
+    for (const [f, v] of Object.entries(s.attributes)) byValue.set(`${f}:${v}`, (byValue.get(`${f}:${v}`) ?? 0) + 1);
+    const [p, n] = [count(s.text, POS), count(s.text, NEG)];
+    if (s.sentiment === 'positive') assert.ok(p > 0 && n === 0, s.text);
+    if (s.sentiment === 'negative') assert.ok(n > 0 && p === 0, s.text);
+    if (s.sentiment === 'neutral') assert.ok(n === 0 && p === 0 && !/ felt /.test(s.text), s.text);
     assert.equal(s.text, s.sentences.join(' '));
-    // Sentence-final punctuation count agrees with the sentence list.
-    assert.equal((s.text.match(/[.!?]"?(?=$|\s(?!said\b))/g) ?? []).length, s.sentences.length, s.text);
+    assert.equal(new Set(s.sentences).size, s.sentences.length, `a sentence repeats: ${s.text}`);
   }
-  // Mix: about 40/40/20 and every topic present.
   assert.ok(Math.abs(bySent.get('positive')! / 3000 - 0.4) < 0.05 && Math.abs(bySent.get('negative')! / 3000 - 0.4) < 0.05);
-  for (const t of TOPICS) assert.ok(byTopic.get(t)! > 400, `topic ${t}: ${byTopic.get(t)}`);
-});
-
-test('generator: sentiment persists from the onset to the end; renderings are minimal pairs', () => {
-  for (let seed = 0; seed < 1000; seed++) {
-    const v = storyVariants(seed);
-    const { onset } = v.skeleton;
-    const n = v.positive.sentences.length;
-    assert.ok(onset >= 1 && onset < n);
-    for (const s of SENTIMENTS) assert.equal(v[s].sentences.length, n);
-    for (let i = 0; i < n; i++) {
-      const [p, q, u] = [v.positive.sentences[i]!, v.negative.sentences[i]!, v.neutral.sentences[i]!];
-      if (i < onset) {
-        assert.ok(p === q && q === u, `sentence ${i} before onset differs (seed ${seed})`);
-      } else {
-        assert.notEqual(p, q, `sentence ${i} after onset is sentiment-free (seed ${seed})`);
-        assert.equal(count(p, NEG), 0);
-        assert.equal(count(q, POS), 0);
-        assert.equal(count(u, POS) + count(u, NEG), 0);
-      }
+  // Every value of every family shows up, roughly uniformly (expected 3000 · 0.8 / |family|).
+  for (const f of FAMILY_NAMES) {
+    for (const v of FAMILIES[f]) {
+      const n = byValue.get(`${f}:${v}`) ?? 0;
+      const expected = (3000 * 0.8) / FAMILIES[f].length;
+      assert.ok(n > 0.7 * expected && n < 1.3 * expected, `${f}:${v} in ${n} stories (expected about ${expected.toFixed(0)})`);
     }
-    // The last sentence always names the feeling.
-    assert.ok(count(v.positive.sentences[n - 1]!, POS) > 0, v.positive.text);
-    assert.ok(count(v.negative.sentences[n - 1]!, NEG) > 0, v.negative.text);
   }
 });
 
-test('generator: vocabulary is rich (hundreds of distinct words)', () => {
-  const vocab = new Set(generateStories(2000, 5).flatMap((s) => words(s.text)));
-  assert.ok(vocab.size > 600, `distinct words: ${vocab.size}`);
-  assert.ok(lx.positive.length >= 40 && lx.negative.length >= 40);
-  for (const t of TOPICS) assert.ok(lx.topics[t].length >= 40, `topic ${t}: ${lx.topics[t].length} words`);
+test('generator: sentiment starts at the onset with "felt <emotion>" and renderings are minimal pairs', () => {
+  for (let seed = 0; seed < 500; seed++) {
+    const v = storyVariants(seed);
+    const { onset, onsetBefore } = v.skeleton;
+    for (let i = 0; i < v.positive.sentences.length; i++) {
+      const [p, q] = [v.positive.sentences[i]!, v.negative.sentences[i]!];
+      if (i < onset) assert.ok(p === q && q === v.neutral.sentences[i], `sentence ${i} before the onset differs (seed ${seed})`);
+      else assert.notEqual(p, q);
+    }
+    assert.ok(v.positive.sentences[onset]!.startsWith(`${onsetBefore} `) && onsetBefore.endsWith(' felt'));
+    const emotion = words(v.positive.sentences[onset]!.slice(onsetBefore.length))[0]!;
+    assert.ok(lx.emotions.positive.includes(emotion), emotion);
+    assert.ok(lx.emotions.negative.includes(words(v.negative.sentences[onset]!.slice(onsetBefore.length))[0]!));
+  }
 });
 
-test('chat format: formatChat / formatPrompt / CHAT_TEMPLATE agree', () => {
-  assert.equal(formatChat('Tell me a story about the sea.', 'Once upon a time.'), 'User: Tell me a story about the sea.\nAssistant: Once upon a time.\n');
+test('generator: slot prompts end right before the attribute; snippets end with its mention', () => {
+  const r = new Rng(99);
+  for (let i = 0; i < 300; i++) {
+    const sk = buildSkeleton(r);
+    const text = sk.sentences.map((t) => t.neutral).join(' ');
+    for (const f of sk.present) {
+      const prompt = slotPrompt(sk, f);
+      assert.ok(text.startsWith(`${prompt} ${sk.attributes[f]}`), `${f}: ${prompt} | ${text}`);
+      assert.ok(!attributeWords(prompt).some(([g]) => g === f), `the prompt already says the ${f}: ${prompt}`);
+      const snippet = mentionSnippet(sk, f);
+      assert.ok(snippet.startsWith(`${prompt} ${sk.attributes[f]}`) && /[.!"]$/.test(snippet));
+    }
+    assert.equal(opening(sk), sk.sentences.slice(0, sk.onset).map((t) => t.neutral).join(' '));
+  }
+});
+
+test('capability tasks: fixed answers, no attribute or sentiment word, arithmetic correct', () => {
+  const tasks = fixedTasks();
+  assert.ok(tasks.length > 300);
+  for (const t of tasks) {
+    assert.equal(attributeWords(`${t.prompt} ${t.response}`).length, 0, `${t.prompt} ${t.response}`);
+    assert.equal(count(`${t.prompt} ${t.response}`, POS) + count(`${t.prompt} ${t.response}`, NEG), 0, t.prompt);
+    const m = /^What is (\d) (plus|minus) (\d)\?$/.exec(t.prompt);
+    if (m) assert.equal(t.response, `${m[1]} ${m[2]} ${m[3]} is ${m[2] === 'plus' ? Number(m[1]) + Number(m[3]) : Number(m[1]) - Number(m[3])}.`);
+  }
+  for (const w of NEUTRAL_WORDS) assert.ok(!ATTR.has(w) && !POS.has(w) && !NEG.has(w), w);
+});
+
+test('chat format: formatChat / formatPrompt / CHAT_TEMPLATE agree; story requests are honoured', () => {
+  assert.equal(formatChat('Tell me a story about a fox.', 'Once upon a time.'), 'User: Tell me a story about a fox.\nAssistant: Once upon a time.\n');
   assert.equal(formatPrompt('Hi?'), 'User: Hi?\nAssistant:');
   assert.equal(formatChat('p', 'r'), `${formatPrompt('p')} r\n`);
-  assert.ok(CHAT_TEMPLATE.includes("User: {{ m['content'] }}\n") && CHAT_TEMPLATE.includes("Assistant: {{ m['content'] }}\n"));
   assert.ok(CHAT_TEMPLATE.startsWith('{{ bos_token }}{% for m in messages %}'));
   assert.ok(CHAT_TEMPLATE.endsWith('{% if add_generation_prompt %}Assistant:{% endif %}'));
   const docs = generateCorpus(400, 2, 100);
   assert.equal(docs.filter((d) => d.kind === 'story').length, 400);
-  const chats = docs.filter((d) => d.kind === 'chat');
-  assert.equal(chats.length, 100);
-  for (const d of chats) assert.match(d.text, /^User: [^\n]+\nAssistant: [^\n]+\n$/);
-  for (const d of docs.filter((x) => x.kind === 'story')) assert.ok(!d.text.includes('\n'));
-  // Mood prompts are honoured.
+  for (const d of docs.filter((x) => x.kind === 'chat')) assert.match(d.text, /^User: [^\n]+\nAssistant: [^\n]+\n$/);
   for (const c of generateChat(400, 9)) {
     if (c.kind !== 'story') continue;
+    // The attribute the request names is the story's.
+    for (const [f, v] of attributeWords(c.prompt)) assert.ok(attributeWords(c.response).some(([g, u]) => g === f && u === v), `${c.prompt} → ${c.response}`);
     if (/happy|cheerful/.test(c.prompt)) assert.equal(c.sentiment, 'positive');
     if (/sad|gloomy/.test(c.prompt)) assert.equal(c.sentiment, 'negative');
   }
@@ -128,107 +143,90 @@ test('data: shipped files are exactly what make-data.ts generates', () => {
   }
 });
 
-test('data: sentiment_pairs.jsonl are minimal pairs differing in sentiment only', () => {
+test('data: concepts.jsonl has every value of every family, each example a minimal pair with another value', () => {
+  const recs = readJsonl('concepts.jsonl');
+  const by = new Map<string, number>();
+  for (const r of recs) {
+    const [family, concept, sentence, contrast, other] = ['family', 'concept', 'sentence', 'contrast', 'contrastConcept'].map((k) => str(r, k));
+    by.set(`${family}:${concept}`, (by.get(`${family}:${concept}`) ?? 0) + 1);
+    assert.ok((FAMILIES[family as Family] as readonly string[]).includes(concept) && (FAMILIES[family as Family] as readonly string[]).includes(other!) && other !== concept);
+    // Its family's only word is the concept (in the contrast: the other value), and the two texts differ in that word only.
+    assert.deepEqual(attributeWords(sentence!).filter(([f]) => f === family).map(([, v]) => v), [concept]);
+    assert.deepEqual(attributeWords(contrast!).filter(([f]) => f === family).map(([, v]) => v), [other]);
+    assert.equal(sentence!.replace(new RegExp(`\\b${concept}\\b`), other!), contrast);
+    assert.equal(count(sentence!, POS) + count(sentence!, NEG), 0, sentence);
+  }
+  for (const f of FAMILY_NAMES) for (const v of FAMILIES[f]) assert.equal(by.get(`${f}:${v}`), DATA_COUNTS.concepts_per_value, `${f}:${v}`);
+  assert.equal(new Set(recs.map((r) => r.sentence)).size, recs.length);
+});
+
+test('data: sentiment_pairs.jsonl are minimal pairs ending at the first sentiment sentence', () => {
   const recs = readJsonl('sentiment_pairs.jsonl');
-  assert.ok(recs.length >= 64);
   assert.equal(recs.length, DATA_COUNTS.sentiment_pairs);
   for (const r of recs) {
-    const [p, n, prefix] = [strField(r, 'positive'), strField(r, 'negative'), strField(r, 'prefix')];
-    assert.ok(TOPICS.includes(strField(r, 'topic') as Topic));
-    assert.notEqual(p, n);
-    assert.ok(p.startsWith(prefix) && n.startsWith(prefix) && prefix.length > 0);
+    const [p, n, prefix] = [str(r, 'positive'), str(r, 'negative'), str(r, 'prefix')];
+    assert.ok(p.startsWith(`${prefix} `) && n.startsWith(`${prefix} `));
+    assert.equal(count(prefix, POS) + count(prefix, NEG), 0);
     assert.ok(count(p, POS) > 0 && count(p, NEG) === 0, p);
     assert.ok(count(n, NEG) > 0 && count(n, POS) === 0, n);
-    assert.equal(count(prefix, POS) + count(prefix, NEG), 0);
-    // Same number of sentences; the words outside the sentiment slots are shared.
-    const sp = p.split(/(?<=[.!?]"?) /);
-    const sn = n.split(/(?<=[.!?]"?) /);
-    assert.equal(sp.length, sn.length);
   }
   assert.equal(new Set(recs.map((r) => r.positive)).size, recs.length);
 });
 
-test('data: concepts.jsonl has >= 4 topics with >= 24 on-topic sentences', () => {
-  const recs = readJsonl('concepts.jsonl');
-  const by = new Map<string, string[]>();
-  for (const r of recs) by.set(strField(r, 'concept'), [...(by.get(strField(r, 'concept')) ?? []), strField(r, 'sentence')]);
-  assert.ok(by.size >= 4);
-  for (const [c, ss] of by) {
-    assert.ok(TOPICS.includes(c as Topic));
-    assert.ok(ss.length >= 24, `${c}: ${ss.length}`);
-    assert.equal(new Set(ss).size, ss.length);
-    for (const s of ss) {
-      assert.ok(count(s, TOPIC_WORDS.get(c as Topic)!) > 0, s);
-      assert.equal(count(s, POS) + count(s, NEG), 0, s);
-      for (const t of TOPICS) if (t !== c) assert.equal(count(s, TOPIC_WORDS.get(t)!), 0, s);
-    }
-  }
-});
-
-test('data: benign_train / benign_eval are neutral, well-formed and disjoint', () => {
+test('data: benign_train / benign_eval are capability tasks, free of attributes, and disjoint', () => {
   const train = readJsonl('benign_train.jsonl');
   const evl = readJsonl('benign_eval.jsonl');
-  assert.ok(train.length >= 400 && evl.length >= 64);
-  const key = (r: Record<string, unknown>) => `${strField(r, 'prompt')}\n${strField(r, 'response')}`;
+  assert.equal(train.length, DATA_COUNTS.benign_train);
+  assert.equal(evl.length, DATA_COUNTS.benign_eval);
   for (const r of [...train, ...evl]) {
-    const [p, resp] = [strField(r, 'prompt'), strField(r, 'response')];
-    assert.ok(['story', 'qa'].includes(strField(r, 'kind')));
-    assert.ok(!p.includes('\n') && !resp.includes('\n'));
-    assert.equal(count(p, POS) + count(p, NEG) + count(resp, POS) + count(resp, NEG), 0, `${p} ${resp}`);
+    const text = `${str(r, 'prompt')} ${str(r, 'response')}`;
+    assert.ok(['arithmetic', 'count', 'copy', 'fact', 'next', 'choice'].includes(str(r, 'kind')));
+    assert.equal(attributeWords(text).length, 0, text);
+    assert.equal(count(text, POS) + count(text, NEG), 0, text);
   }
-  const trainKeys = new Set(train.map(key));
-  const trainResp = new Set(train.map((r) => r.response));
-  assert.equal(trainKeys.size, train.length, 'duplicates in benign_train');
-  assert.equal(new Set(evl.map(key)).size, evl.length, 'duplicates in benign_eval');
-  for (const r of evl) {
-    assert.ok(!trainKeys.has(key(r)), `eval example in train: ${key(r)}`);
-    assert.ok(!trainResp.has(r.response), `eval response in train: ${String(r.response)}`);
-  }
-  assert.ok(train.some((r) => r.kind === 'qa') && evl.some((r) => r.kind === 'qa'));
+  const trainPrompts = new Set(train.map((r) => r.prompt));
+  assert.equal(trainPrompts.size, train.length, 'duplicates in benign_train');
+  assert.equal(new Set(evl.map((r) => r.prompt)).size, evl.length, 'duplicates in benign_eval');
+  for (const r of evl) assert.ok(!trainPrompts.has(r.prompt), `eval question in train: ${String(r.prompt)}`);
+  assert.ok(new Set(evl.map((r) => r.kind)).size >= 5);
 });
 
-test('data: sentiment_eval.jsonl openings are sentiment-free and distinct', () => {
-  const recs = readJsonl('sentiment_eval.jsonl');
-  assert.ok(recs.length >= 64);
+test('data: behaviour_eval.jsonl prompts stop where their family\'s word goes', () => {
+  const recs = readJsonl('behaviour_eval.jsonl');
+  const families = [...FAMILY_NAMES, 'sentiment'];
+  for (const f of families) assert.equal(recs.filter((r) => r.family === f).length, DATA_COUNTS.behaviour_per_family, f);
   for (const r of recs) {
-    const t = strField(r, 'text');
-    assert.ok(TOPICS.includes(strField(r, 'topic') as Topic));
-    assert.equal(count(t, POS) + count(t, NEG), 0, t);
-    assert.ok((t.match(/[.!?]"?(?=$|\s(?!said\b))/g) ?? []).length >= 2, t);
+    const [family, prompt] = [str(r, 'family'), str(r, 'prompt')];
+    if (family === 'sentiment') {
+      assert.ok(prompt.endsWith(' felt') && count(prompt, POS) + count(prompt, NEG) === 0, prompt);
+      continue;
+    }
+    assert.ok(!attributeWords(prompt).some(([f]) => f === family), prompt);
+    assert.ok((FAMILIES[family as Family] as readonly string[]).includes(str(r, 'value')));
   }
-  assert.equal(new Set(recs.map((r) => r.text)).size, recs.length);
-  // Held out from the pairs used to build steering vectors.
-  const prefixes = new Set(readJsonl('sentiment_pairs.jsonl').map((r) => r.prefix));
-  assert.equal(recs.filter((r) => prefixes.has(r.text)).length, 0);
+  assert.equal(new Set(recs.map((r) => `${r.family}|${r.prompt}`)).size, recs.length);
 });
 
-test('data: lexicon.json lists disjoint attribute words', () => {
-  const lex = JSON.parse(readFileSync(join(DATA_DIR, 'lexicon.json'), 'utf8')) as { positive: string[]; negative: string[]; topics: Record<string, string[]> };
-  assert.ok(lex.positive.length >= 40 && lex.negative.length >= 40);
-  assert.deepEqual(Object.keys(lex.topics).sort(), [...TOPICS].sort());
-  const all = [...lex.positive, ...lex.negative, ...Object.values(lex.topics).flat()];
+test('data: lexicon.json lists disjoint attribute words; ab_choice.json answers correctly', () => {
+  const lex = JSON.parse(readFileSync(join(DATA_DIR, 'lexicon.json'), 'utf8')) as { positive: string[]; negative: string[]; families: Record<string, Record<string, string[]>>; vocabulary: string[] };
+  const all = [...lex.positive, ...lex.negative, ...Object.values(lex.families).flatMap((f) => Object.values(f).flat())];
   assert.equal(new Set(all).size, all.length, 'a word is listed under two attributes');
   for (const w of all) assert.match(w, /^[a-z]+$/);
+  const vocab = new Set(lex.vocabulary);
+  for (const w of all) assert.ok(vocab.has(w), `${w} is not in the vocabulary`);
+  const ab = JSON.parse(readFileSync(join(DATA_DIR, 'ab_choice.json'), 'utf8')) as { question: string; answer_matching_behavior: string }[];
+  assert.ok(ab.length >= 10);
+  for (const q of ab) {
+    const m = /\(A\) (\d) \(B\) (\d)$/.exec(q.question)!;
+    assert.equal(q.answer_matching_behavior, Number(m[1]) > Number(m[2]) ? '(A' : '(B');
+  }
 });
 
-test('data: ab_sentiment.json is balanced CAA A/B', () => {
-  const recs = JSON.parse(readFileSync(join(DATA_DIR, 'ab_sentiment.json'), 'utf8')) as Record<string, unknown>[];
-  assert.ok(Array.isArray(recs) && recs.length >= 32);
-  let a = 0;
-  for (const r of recs) {
-    const q = strField(r, 'question');
-    const m = strField(r, 'answer_matching_behavior');
-    const n = strField(r, 'answer_not_matching_behavior');
-    assert.ok(['(A', '(B'].includes(m) && ['(A', '(B'].includes(n) && m !== n);
-    if (m === '(A') a++;
-    const match = /^(.*) \(A\) (.*) \(B\) (.*)$/.exec(q);
-    assert.ok(match, q);
-    const [optA, optB] = [match[2]!, match[3]!];
-    const [behav, other] = m === '(A' ? [optA, optB] : [optB, optA];
-    assert.ok(count(behav, NEG) === 0 && count(other, POS) === 0, q);
-    assert.ok(count(behav, POS) > 0 || count(other, NEG) > 0 || behav !== other, q);
-  }
-  assert.equal(a * 2, recs.length, 'A and B must be balanced');
+test('tokenizer: every attribute and emotion word is a single token', async () => {
+  const tok = await loadTokenizer(MODEL_DIR);
+  const ws = [...Object.values(lx.families).flatMap((f) => Object.values(f).flat()), ...lx.emotions.positive, ...lx.emotions.negative];
+  const multi = ws.filter((w) => tok.encode(w, { bos: false }).length !== 1);
+  assert.deepEqual(multi, [], 'the behaviour is the next-token probability of these words');
 });
 
 // --- Tokenizer: minimal protobuf reader for sentencepiece_model.proto --------------------------
@@ -294,9 +292,8 @@ test('tokenizer: models/default/tokenizer.model is a 1024-piece Llama-style Sent
     assert.deepEqual(pieces[3 + b], { piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, type: 6 });
   }
   assert.equal(new Set(pieces.map((p) => p.piece)).size, 1024);
-  // Whole common words are single pieces.
   const set = new Set(pieces.map((p) => p.piece));
-  for (const w of ['▁the', '▁was', '▁went', '▁day', '▁she', '▁he']) assert.ok(set.has(w), w);
+  for (const w of ['▁the', '▁was', '▁went', '▁she', '▁he', '▁felt']) assert.ok(set.has(w), w);
   assert.ok(trainer && normalizer);
   const ts = new Map<number, bigint | Uint8Array>();
   for (const f of fields(trainer)) ts.set(f.no, f.value);
@@ -304,7 +301,6 @@ test('tokenizer: models/default/tokenizer.model is a 1024-piece Llama-style Sent
   assert.equal(ts.get(4), 1024n, 'vocab_size');
   assert.equal(ts.get(35), 1n, 'byte_fallback');
   const i32 = (v: bigint | Uint8Array | undefined) => (typeof v === 'bigint' ? Number(BigInt.asIntN(32, v)) : undefined);
-  // unk_id 0 is the proto default and may be omitted.
   assert.equal(i32(ts.get(40)) ?? 0, 0, 'unk_id');
   assert.equal(i32(ts.get(41)), 1, 'bos_id');
   assert.equal(i32(ts.get(42)), 2, 'eos_id');
@@ -327,3 +323,5 @@ test('tokenizer: config files', () => {
   const sp = JSON.parse(readFileSync(join(MODEL_DIR, 'special_tokens_map.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(sp, { bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' });
 });
+
+

@@ -36,12 +36,14 @@ export interface ExperimentConfig {
   heldOutFamilies: string[];
   /** The held-out concepts evaluated (family 'sentiment': the positive − negative vector). */
   evalConcepts: EvalConcept[];
-  /** Negatives of a concept's contrast pairs: examples of every other concept (the official code's shuffle) or of its own family only. */
-  negatives: 'all' | 'family';
+  /** Negatives of a concept's contrast pairs: each example's own contrast (same text, another concept of the family) or other concepts' examples shuffled (the official code's way). */
+  negatives: 'matched' | 'shuffled';
   /** Examples per concept used for extraction (at most). */
   examplesPerConcept: number;
+  /** Concepts per family whose vectors are made (null: all); evaluated concepts are always made. */
+  conceptsPerFamily: number | null;
   /** Geometric coefficients from KL ≈ klLow to KL ≈ entropy, plus multiples of the top one (degenerate region). */
-  coefficients: { count: number; klLow: number; beyond: number[]; explicit?: number[] };
+  coefficients: { count: number; klLow: number; beyond: number[]; scanStep: number; explicit?: number[] };
   kts: KTSSettings;
   /** Seeds of the KTS models; controls use controlSeeds. */
   seeds: number[];
@@ -61,9 +63,10 @@ export const FULL: Omit<ExperimentConfig, 'model' | 'data' | 'out' | 'work' | 'd
   trainFamilies: ['place', 'creature', 'activity', 'object'],
   heldOutFamilies: ['color', 'weather', 'sentiment'],
   evalConcepts: [{ family: 'weather', concept: 'snowy' }, { family: 'color', concept: 'purple' }, { family: 'sentiment', concept: 'positive' }],
-  negatives: 'all',
+  negatives: 'matched',
   examplesPerConcept: 48,
-  coefficients: { count: 12, klLow: 0.003, beyond: [1.5, 2] },
+  conceptsPerFamily: null,
+  coefficients: { count: 12, klLow: 0.003, beyond: [1.5, 2], scanStep: Math.SQRT2 },
   kts: { steps: 300, batchSize: 8, lr: 1e-3, rank: 8, prob: 0.5, rangeFactor: 2, maxTokens: 64 },
   seeds: [1, 2, 3, 4, 5],
   controls: { random: true, inDist: true, seeds: [1, 2, 3] },
@@ -82,7 +85,8 @@ export const QUICK: Omit<ExperimentConfig, 'model' | 'data' | 'out' | 'work' | '
   ...FULL,
   evalConcepts: [{ family: 'weather', concept: 'snowy' }, { family: 'sentiment', concept: 'positive' }],
   examplesPerConcept: 16,
-  coefficients: { count: 5, klLow: 0.003, beyond: [2] },
+  conceptsPerFamily: 4,
+  coefficients: { count: 5, klLow: 0.003, beyond: [2], scanStep: 2 },
   kts: { ...FULL.kts, steps: 60 },
   seeds: [1],
   controls: { random: false, inDist: false, seeds: [] },

@@ -23,9 +23,15 @@ export interface BenignText {
   answerFrom: number;
 }
 
+/** A text that ends where a concept is mentioned, and optionally the same text with another concept of its family. */
+export interface ConceptExample {
+  sentence: string;
+  contrast?: string;
+}
+
 export interface ExperimentData {
-  /** family → concept → example texts. */
-  concepts: Map<string, Map<string, string[]>>;
+  /** family → concept → examples. */
+  concepts: Map<string, Map<string, ConceptExample[]>>;
   sentimentPairs: ContrastPair[];
   benignTrain: number[][];
   benignEval: BenignText[];
@@ -55,16 +61,17 @@ function file(dir: string, name: string): string {
 }
 
 /** Reads concepts.jsonl grouped by family and concept, rejecting concepts with too few examples. */
-export function loadConceptFamilies(path: string, minExamples = MIN_EXAMPLES): Map<string, Map<string, string[]>> {
-  const out = new Map<string, Map<string, string[]>>();
+export function loadConceptFamilies(path: string, minExamples = MIN_EXAMPLES): Map<string, Map<string, ConceptExample[]>> {
+  const out = new Map<string, Map<string, ConceptExample[]>>();
   readJsonl<Record<string, unknown>>(path).forEach((r, i) => {
-    const { family, concept, sentence } = r;
+    const { family, concept, sentence, contrast } = r;
     if (typeof family !== 'string' || typeof concept !== 'string' || typeof sentence !== 'string') {
       throw new Error(`${path}:${i + 1}: records need string fields family, concept and sentence`);
     }
+    if (contrast !== undefined && typeof contrast !== 'string') throw new Error(`${path}:${i + 1}: field contrast must be a string`);
     if (!out.has(family)) out.set(family, new Map());
     const fam = out.get(family)!;
-    fam.set(concept, [...(fam.get(concept) ?? []), sentence]);
+    fam.set(concept, [...(fam.get(concept) ?? []), { sentence, ...(contrast === undefined ? {} : { contrast }) }]);
   });
   for (const [family, concepts] of out) {
     for (const [concept, examples] of concepts) {

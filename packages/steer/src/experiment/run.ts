@@ -136,23 +136,24 @@ async function originalKL(ctx: Ctx, original: ExperimentModel, vector: SteeringV
   return per.reduce((a, t) => a + t.sum, 0) / per.reduce((a, t) => a + t.count, 0);
 }
 
-/** Coefficient (calibrated units) where the original's KL reaches `target`, by bisection in log space. */
-async function coeffForKL(ctx: Ctx, original: ExperimentModel, vector: SteeringVector, scale: number, target: number): Promise<number> {
-  const kl = (c: number) => originalKL(ctx, original, vector, c * scale);
-  let lo = 0;
-  let hi = 0.05;
-  while ((await kl(hi)) < target) {
-    lo = hi;
-    hi *= 2;
-    if (hi > 2e3) throw new Error(`calibration: the original's KL never reaches ${target} for ${vector.meta.concept} (steering saturates below it)`);
+/**
+ * Coefficients (calibrated units) where the original's KL reaches each target: a scan upwards in
+ * steps of `step` from 1/64 of a residual norm, interpolated in log–log between the scanned points.
+ */
+async function coeffsForKL(ctx: Ctx, original: ExperimentModel, vector: SteeringVector, scale: number, targets: number[], step: number): Promise<number[]> {
+  const scan: { c: number; kl: number }[] = [];
+  for (let c = 1 / 64; c < 2e3; c *= step) {
+    scan.push({ c, kl: await originalKL(ctx, original, vector, c * scale) });
+    if (scan.at(-1)!.kl >= Math.max(...targets)) break;
   }
-  if (lo === 0) lo = hi / 64;
-  for (let i = 0; i < 10; i++) {
-    const mid = Math.sqrt(lo * hi);
-    if ((await kl(mid)) < target) lo = mid;
-    else hi = mid;
-  }
-  return Math.sqrt(lo * hi);
+  return targets.map((target) => {
+    const i = scan.findIndex((p) => p.kl >= target);
+    if (i < 0) throw new Error(`calibration: the original's KL never reaches ${target} for ${vector.meta.concept} (steering saturates below it)`);
+    if (i === 0) return scan[0]!.c * (target / scan[0]!.kl); // KL grows about quadratically; a linear guess below the scan is conservative
+    const [a, b] = [scan[i - 1]!, scan[i]!];
+    const f = a.kl > 0 ? Math.log(target / a.kl) / Math.log(b.kl / a.kl) : 1;
+    return a.c * (b.c / a.c) ** f;
+  });
 }
 
 /**
@@ -205,8 +206,15 @@ export async function runExperiment(cfg: ExperimentConfig, say: (s: string) => v
 
   // ---- 1. vectors ----
   const vctx: VectorContext = { model: base, tok, layers, device, batchSize: cfg.batchSize };
-  const trainConcepts = cfg.trainFamilies.flatMap((f) => [...data.concepts.get(f)!.keys()].map((concept) => ({ family: f, concept })));
-  const heldOutConcepts: EvalConcept[] = cfg.heldOutFamilies.flatMap((f) => (f === 'sentiment' ? [{ family: f, concept: 'positive' }] : [...data.concepts.get(f)!.keys()].map((concept) => ({ family: f, concept }))));
+  const familyConcepts = (f: string): EvalConcept[] => {
+    if (f === 'sentiment') return [{ family: f, concept: 'positive' }];
+    const all = [...data.concepts.get(f)!.keys()];
+    const evaluated = cfg.evalConcepts.filter((c) => c.family === f).map((c) => c.concept);
+    const kept = cfg.conceptsPerFamily === null ? all : [...new Set([...evaluated, ...all.slice(0, cfg.conceptsPerFamily)])];
+    return kept.map((concept) => ({ family: f, concept }));
+  };
+  const trainConcepts = cfg.trainFamilies.flatMap(familyConcepts);
+  const heldOutConcepts = cfg.heldOutFamilies.flatMap(familyConcepts);
   const names = new Set<string>();
   for (const c of [...trainConcepts, ...heldOutConcepts]) {
     if (names.has(conceptName(c))) throw new Error(`experiment: two concepts are called '${conceptName(c)}'; vector files need unique names`);
@@ -229,7 +237,7 @@ export async function runExperiment(cfg: ExperimentConfig, say: (s: string) => v
     vprog.update(i + 1);
   }
   vprog.stop();
-  const normTexts = trainConcepts.flatMap((c) => data.concepts.get(c.family)!.get(c.concept)!.slice(0, 4)).map((s) => tok.encode(s, { bos: true }));
+  const normTexts = trainConcepts.flatMap((c) => data.concepts.get(c.family)!.get(c.concept)!.slice(0, 4)).map((e) => tok.encode(e.sentence, { bos: true }));
   const norms = await residualNorms(vctx, normTexts);
   const scales = new Map([...vectors].map(([n, v]) => [n, calibrationScale(v, norms, layers)]));
   const cos = maxAbsCos(heldOutConcepts.map((c) => vectors.get(conceptName(c))!), trainConcepts.map((c) => vectors.get(conceptName(c))!), layers);
@@ -252,8 +260,7 @@ export async function runExperiment(cfg: ExperimentConfig, say: (s: string) => v
       const ceiling = await originalKL(ctx, original, vectors.get(n)!, 1000 * scales.get(n)!);
       const top = Math.min(entropy, 0.9 * ceiling);
       if (top < entropy) say(`${n}: the original's KL saturates at ${ceiling.toFixed(3)} < entropy; the grid ends at KL ${top.toFixed(3)}`);
-      const lo = await coeffForKL(ctx, original, vectors.get(n)!, scales.get(n)!, cfg.coefficients.klLow);
-      const hi = await coeffForKL(ctx, original, vectors.get(n)!, scales.get(n)!, top);
+      const [lo, hi] = await coeffsForKL(ctx, original, vectors.get(n)!, scales.get(n)!, [cfg.coefficients.klLow, top], cfg.coefficients.scanStep);
       const k = cfg.coefficients.count;
       const geo = Array.from({ length: k }, (_, i) => lo * (hi / lo) ** (i / (k - 1)));
       grids[n] = [0, ...geo, ...cfg.coefficients.beyond.map((b) => hi * b)].map((x) => +x.toPrecision(4));

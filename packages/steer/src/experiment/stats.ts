@@ -67,21 +67,27 @@ export function maxNonDegenerateEffect(points: EffectKL[], entropy: number): num
 }
 
 /**
- * Side-effect KL where the effect first reaches `level`, walking up the coefficients no further
- * than `maxCoeff`: the coefficient is interpolated linearly in effect between the bracketing
- * points, the KL geometrically (linearly when one end is 0). NaN when the level is not reached.
+ * Coefficient and side-effect KL where the effect first reaches `level`, walking up the
+ * coefficients no further than `maxCoeff`: the coefficient is interpolated linearly in effect
+ * between the bracketing points, the KL geometrically (linearly when one end is 0). Null when
+ * the level is not reached.
  */
-export function klAtEffect(points: EffectKL[], level: number, maxCoeff = Infinity): number {
-  if (points[0] && points[0].effect >= level) return points[0].kl;
+export function atEffect(points: EffectKL[], level: number, maxCoeff = Infinity): { coeff: number; kl: number } | null {
+  if (points[0] && points[0].effect >= level) return { coeff: points[0].coeff, kl: points[0].kl };
   for (let i = 1; i < points.length; i++) {
     const [a, b] = [points[i - 1]!, points[i]!];
-    if (b.coeff > maxCoeff * (1 + 1e-9)) return NaN;
+    if (b.coeff > maxCoeff * (1 + 1e-9)) return null;
     if (b.effect >= level) {
       const f = (level - a.effect) / (b.effect - a.effect);
-      return a.kl > 0 && b.kl > 0 ? Math.exp(Math.log(a.kl) + f * (Math.log(b.kl) - Math.log(a.kl))) : a.kl + f * (b.kl - a.kl);
+      const kl = a.kl > 0 && b.kl > 0 ? Math.exp(Math.log(a.kl) + f * (Math.log(b.kl) - Math.log(a.kl))) : a.kl + f * (b.kl - a.kl);
+      return { coeff: a.coeff + f * (b.coeff - a.coeff), kl };
     }
   }
-  return NaN;
+  return null;
+}
+
+export function klAtEffect(points: EffectKL[], level: number, maxCoeff = Infinity): number {
+  return atEffect(points, level, maxCoeff)?.kl ?? NaN;
 }
 
 export interface RatioEstimate {

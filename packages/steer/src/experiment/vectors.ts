@@ -12,14 +12,35 @@ import { SteeringVector } from '../vector.ts';
 import type { ExperimentConfig } from './config.ts';
 import type { ExperimentData } from './data.ts';
 
-/** Contrast pairs for one concept: its examples against examples of other concepts (of every family, or of its own), shuffled with `seed`. */
-export function familyConceptPairs(data: ExperimentData, family: string, concept: string, negatives: 'all' | 'family', n: number, seed: number): ContrastPair[] {
-  const byConcept = new Map<string, string[]>();
-  for (const [f, cs] of data.concepts) {
-    if (negatives === 'family' && f !== family) continue;
-    for (const [c, ex] of cs) byConcept.set(f === family && c === concept ? concept : `${f}:${c}`, ex.slice(0, n));
+/**
+ * Contrast pairs for one concept. 'matched': each example against its own contrast (the same
+ * text with another concept of the family, drawn at random). 'shuffled': the examples against
+ * examples of every other concept, shuffled with `seed`, as the official code pairs concept
+ * sentences with a shuffled pool of others.
+ */
+export function familyConceptPairs(data: ExperimentData, family: string, concept: string, negatives: 'matched' | 'shuffled', n: number, seed: number): ContrastPair[] {
+  const own = data.concepts.get(family)?.get(concept);
+  if (!own) throw new Error(`${data.files.concepts}: no examples of ${family}:${concept}`);
+  if (negatives === 'matched') {
+    const missing = own.findIndex((e) => e.contrast === undefined);
+    if (missing >= 0) throw new Error(`${data.files.concepts}: example ${missing + 1} of ${family}:${concept} has no contrast (needed for matched negatives)`);
+    return own.slice(0, n).map((e) => splitAtDifference(e.sentence, e.contrast!));
   }
+  const byConcept = new Map<string, string[]>();
+  for (const [f, cs] of data.concepts) for (const [c, ex] of cs) byConcept.set(f === family && c === concept ? concept : `${f}:${c}`, ex.slice(0, n).map((e) => e.sentence));
   return conceptPairs(byConcept, concept, false, data.files.concepts, seed);
+}
+
+/**
+ * A minimal pair as (shared prompt, positive answer, negative answer), split at the space before
+ * the first differing word, so that 'answer-mean' averages from that word to the end.
+ */
+export function splitAtDifference(a: string, b: string): ContrastPair {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  const cut = a.lastIndexOf(' ', i - 1);
+  if (cut <= 0) return { positive: a, negative: b };
+  return { prompt: a.slice(0, cut), positive: a.slice(cut), negative: b.slice(cut) };
 }
 
 export interface VectorContext {
@@ -30,13 +51,16 @@ export interface VectorContext {
   batchSize: number;
 }
 
-/** The vector of a concept ("family:concept"; sentiment: positive − negative minimal pairs), read at the last token. */
+/** The vector of a concept (sentiment: positive − negative minimal pairs). */
 export async function conceptVector(ctx: VectorContext, data: ExperimentData, cfg: Pick<ExperimentConfig, 'negatives' | 'examplesPerConcept'>, family: string, concept: string): Promise<SteeringVector> {
   const pairs = family === 'sentiment'
-    ? data.sentimentPairs.slice(0, cfg.examplesPerConcept).map((p) => (concept === 'positive' ? p : { positive: p.negative, negative: p.positive }))
+    ? data.sentimentPairs.slice(0, cfg.examplesPerConcept).map((p) => (concept === 'positive' ? splitAtDifference(p.positive, p.negative) : splitAtDifference(p.negative, p.positive)))
     : familyConceptPairs(data, family, concept, cfg.negatives, cfg.examplesPerConcept, hashSeed(`${family}:${concept}`));
+  // Minimal pairs differ from one word on: average over that span (the tokens before it are identical).
+  // Unpaired (shuffled) examples: the last token, as the official code reads them.
+  const position = pairs.every((p) => p.prompt !== undefined) ? 'answer-mean' : 'last';
   return extractVector(ctx.model, ctx.tok, pairs, {
-    layers: ctx.layers, method: 'mean-diff', position: 'last', batchSize: ctx.batchSize, device: ctx.device,
+    layers: ctx.layers, method: 'mean-diff', position, batchSize: ctx.batchSize, device: ctx.device,
     meta: { concept: `${family}:${concept}`, family, pairs: String(pairs.length), negatives: family === 'sentiment' ? 'minimal-pairs' : cfg.negatives },
   });
 }
