@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator, loadTensors } from '@kts/tensor';
 import { LlamaForCausalLM, makeConfig, saveModel } from '@kts/llama';
+import { SteeringVector } from '@kts/steer';
 
 const kts = (...args: string[]) => execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/steer/src/cli.ts', ...args, ...(args[0] === 'info' || args[0] === 'convert' || args[0] === 'export-peft' || args[0] === 'merge' ? [] : ['--device', 'cpu'])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -38,7 +39,7 @@ test('kts CLI: vector → train → eval → export-peft → merge → generate 
 
     const report = join(dir, 'report.json');
     kts('eval', '--model', model, '--adapter', join(run, 'adapter'), '--vector', vec, '--coeffs', '0,4', '--benign', 'data/benign_eval.jsonl',
-      '--behaviour', 'data/sentiment_pairs.jsonl', '--suggested', 'data/ab_sentiment.json', '--out', report);
+      '--behaviour', 'data/sentiment_pairs.jsonl', '--suggested', 'data/ab_choice.json', '--out', report);
     const r = JSON.parse(readFileSync(report, 'utf8'));
     assert.deepEqual(r.rows.map((x: { model: string; coeff: number }) => `${x.model}@${x.coeff}`), ['original@0', 'original@4', 'kts@0', 'kts@4']);
     for (const row of r.rows) assert.equal(typeof row.sideEffectKL, 'number');
@@ -62,9 +63,20 @@ test('kts CLI: vector → train → eval → export-peft → merge → generate 
 
     const probeData = join(dir, 'probe.jsonl');
     writeFileSync(probeData, readFileSync('data/benign_train.jsonl', 'utf8').split('\n').filter(Boolean).slice(0, 60)
-      .map((l) => { const x = JSON.parse(l); return JSON.stringify({ prompt: x.prompt, label: x.topic === 'space' ? 1 : 0 }); }).join('\n'));
+      .map((l) => { const x = JSON.parse(l); return JSON.stringify({ prompt: x.prompt, label: x.kind === 'arithmetic' ? 1 : 0 }); }).join('\n'));
     const p = JSON.parse(kts('probe', '--model', model, '--data', probeData, '--layer', '1', '--out', join(dir, 'probe.json')));
     assert.ok(p.trainAccuracy >= 0.5 && existsSync(join(dir, 'probe.json')));
+
+    // A vector made for another model (other width, or a layer this model lacks) is refused by name.
+    const wide = join(dir, 'wide.gguf');
+    new SteeringVector(new Map([[1, new Float32Array(48)]])).save(wide);
+    const deep = join(dir, 'deep.gguf');
+    new SteeringVector(new Map([[7, new Float32Array(32)]])).save(deep);
+    for (const [file, message] of [[wide, /wide\.gguf: directions have 48 values but the model's hidden size is 32/], [deep, /deep\.gguf: layer\(s\) 7 do not exist in a model with 3 layers/]] as const) {
+      const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/steer/src/cli.ts', 'eval', '--model', model, '--vector', file, '--coeffs', '0,1', '--benign', 'data/benign_eval.jsonl', '--out', join(dir, 'r.json'), '--device', 'cpu'], { encoding: 'utf8' });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, message);
+    }
 
     const bad = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/steer/src/cli.ts', 'vector', '--model', model, '--data', 'data/sentiment_pairs.jsonl', '--method', 'svd', '--out', join(dir, 'x.gguf'), '--device', 'cpu'], { encoding: 'utf8' });
     assert.notEqual(bad.status, 0);

@@ -21,7 +21,7 @@ import { type Behaviour, sweep } from './sweep.ts';
 import { LinearProbe } from './probe.ts';
 import { suggestedAnswerEval } from './suggested.ts';
 import { readJsonl } from './data.ts';
-import { SteeringVector } from './vector.ts';
+import { SteeringVector, checkVectorFits } from './vector.ts';
 import { loadTensors } from '@kts/tensor';
 import { batchSteer } from './eval.ts';
 import * as experiment from './experiment/index.ts';
@@ -91,6 +91,7 @@ program.command('generate')
     if (o.vector) {
       const v = SteeringVector.load(o.vector);
       const layers = o.layers ? parseLayers(o.layers, model.numLayers) : v.layers;
+      checkVectorFits(v, layers, model.config.hiddenSize, model.numLayers, o.vector);
       steer = batchSteer(v, layers, prompts.map(() => o.coeff), deviceName);
     }
     const streams = o.prompt.length === 1 ? tok.createStreamDecoder() : null;
@@ -181,6 +182,7 @@ program.command('train')
     const vectorFiles = o.vectors.split(',').map((f) => f.trim());
     const vectors = vectorFiles.map((f) => SteeringVector.load(f));
     const layers = o.layers ? parseLayers(o.layers, model.numLayers) : vectors[0]!.layers;
+    vectors.forEach((v, i) => checkVectorFits(v, layers, model.config.hiddenSize, model.numLayers, vectorFiles[i]!));
     let reextract: ((m: SteerableModel) => Promise<SteeringVector[]>) | undefined;
     if (o.reextractEvery > 0) {
       const pairFiles = (o.pairs ?? '').split(',').map((f) => f.trim()).filter(Boolean);
@@ -235,6 +237,7 @@ program.command('eval')
     const format = chatFormatterFor(tok);
     const v = SteeringVector.load(o.vector);
     const layers = o.layers ? parseLayers(o.layers, model.numLayers) : v.layers;
+    checkVectorFits(v, layers, model.config.hiddenSize, model.numLayers, o.vector);
     const benignRecords = loadBenign(o.benign);
     const benign = textsOf(tok, format, benignRecords);
     let behaviour: Behaviour | undefined;

@@ -108,6 +108,15 @@ export class SteeringVector {
   }
 }
 
+/** Checks that a vector fits a model: every steering layer present and inside the model, and the model's width. `name` (a file) is in the message. */
+export function checkVectorFits(v: SteeringVector, layers: number[], hidden: number, numLayers: number, name: string): void {
+  const outside = [...new Set([...v.layers, ...layers])].filter((l) => l < 0 || l >= numLayers);
+  if (outside.length) throw new Error(`${name}: layer(s) ${outside.join(', ')} do not exist in a model with ${numLayers} layers`);
+  const missing = layers.filter((l) => !v.directions.has(l));
+  if (missing.length) throw new Error(`${name}: no direction for layer(s) ${missing.join(', ')} (it has ${v.layers.join(', ')})`);
+  if (v.dim !== hidden) throw new Error(`${name}: directions have ${v.dim} values but the model's hidden size is ${hidden}`);
+}
+
 // ---- extraction math (pure functions over activation rows) -----------------------------------
 
 /** mean(positive) − mean(negative): the paper's `cluster_mean` direction (not normalised). */

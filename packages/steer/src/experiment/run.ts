@@ -22,12 +22,12 @@ import { trainKTS } from '../kts.ts';
 import { defaultSteerLayers, resolveLayers } from '../layers.ts';
 import { Progress } from '../progress.ts';
 import { writeAtomic } from '../report.ts';
-import { SteeringVector } from '../vector.ts';
+import { SteeringVector, checkVectorFits } from '../vector.ts';
 import type { EvalConcept, ExperimentConfig, ModelKind, VectorSource } from './config.ts';
 import { type ExperimentData, conceptKey, loadExperimentData } from './data.ts';
 import { type ExperimentModel, KL_BATCH, type MeasureSetup, measurePoint, referenceFor } from './measure.ts';
 import { type Curve, pooledKL } from './stats.ts';
-import { type VectorContext, calibrationScale, checkVectorFits, conceptVector, maxAbsCos, randomLike, residualNorms } from './vectors.ts';
+import { type VectorContext, calibrationScale, conceptVector, maxAbsCos, randomLike, residualNorms } from './vectors.ts';
 
 /** A concept's name in results and file names: the concept itself, or "sentiment". */
 export const conceptName = (c: EvalConcept): string => (c.family === 'sentiment' ? 'sentiment' : c.concept);

@@ -18,17 +18,19 @@ import type { ExperimentData } from './data.ts';
  * examples of every other concept, shuffled with `seed`, as the official code pairs concept
  * sentences with a shuffled pool of others.
  */
-export function familyConceptPairs(data: ExperimentData, family: string, concept: string, negatives: 'matched' | 'shuffled', n: number, seed: number): ContrastPair[] {
-  const own = data.concepts.get(family)?.get(concept);
-  if (!own) throw new Error(`${data.files.concepts}: no examples of ${family}:${concept}`);
+export function familyConceptPairs(
+  concepts: ExperimentData['concepts'], family: string, concept: string, negatives: 'matched' | 'shuffled', n: number, seed: number, file = 'concepts',
+): ContrastPair[] {
+  const own = concepts.get(family)?.get(concept);
+  if (!own) throw new Error(`${file}: no examples of ${family}:${concept}`);
   if (negatives === 'matched') {
     const missing = own.findIndex((e) => e.contrast === undefined);
-    if (missing >= 0) throw new Error(`${data.files.concepts}: example ${missing + 1} of ${family}:${concept} has no contrast (needed for matched negatives)`);
+    if (missing >= 0) throw new Error(`${file}: example ${missing + 1} of ${family}:${concept} has no contrast (needed for matched negatives)`);
     return own.slice(0, n).map((e) => splitAtDifference(e.sentence, e.contrast!));
   }
   const byConcept = new Map<string, string[]>();
-  for (const [f, cs] of data.concepts) for (const [c, ex] of cs) byConcept.set(f === family && c === concept ? concept : `${f}:${c}`, ex.slice(0, n).map((e) => e.sentence));
-  return conceptPairs(byConcept, concept, false, data.files.concepts, seed);
+  for (const [f, cs] of concepts) for (const [c, ex] of cs) byConcept.set(f === family && c === concept ? concept : `${f}:${c}`, ex.slice(0, n).map((e) => e.sentence));
+  return conceptPairs(byConcept, concept, false, file, seed);
 }
 
 /**
@@ -55,7 +57,7 @@ export interface VectorContext {
 export async function conceptVector(ctx: VectorContext, data: ExperimentData, cfg: Pick<ExperimentConfig, 'negatives' | 'examplesPerConcept'>, family: string, concept: string): Promise<SteeringVector> {
   const pairs = family === 'sentiment'
     ? data.sentimentPairs.slice(0, cfg.examplesPerConcept).map((p) => (concept === 'positive' ? splitAtDifference(p.positive, p.negative) : splitAtDifference(p.negative, p.positive)))
-    : familyConceptPairs(data, family, concept, cfg.negatives, cfg.examplesPerConcept, hashSeed(`${family}:${concept}`));
+    : familyConceptPairs(data.concepts, family, concept, cfg.negatives, cfg.examplesPerConcept, hashSeed(`${family}:${concept}`), data.files.concepts);
   // Minimal pairs differ from one word on: average over that span (the tokens before it are identical).
   // Unpaired (shuffled) examples: the last token, as the official code reads them.
   const position = pairs.every((p) => p.prompt !== undefined) ? 'answer-mean' : 'last';
@@ -144,13 +146,4 @@ export function maxAbsCos(heldOut: SteeringVector[], training: SteeringVector[],
     }
     return best;
   });
-}
-
-/** Checks that a vector fits a model: it has every steering layer and the model's width. */
-export function checkVectorFits(v: SteeringVector, layers: number[], hidden: number, numLayers: number, name: string): void {
-  const missing = layers.filter((l) => !v.directions.has(l));
-  if (missing.length) throw new Error(`${name}: no direction for layer(s) ${missing.join(', ')} (it has ${v.layers.join(', ')})`);
-  const outside = v.layers.filter((l) => l < 0 || l >= numLayers);
-  if (outside.length) throw new Error(`${name}: layer(s) ${outside.join(', ')} do not exist in a model with ${numLayers} layers`);
-  if (v.dim !== hidden) throw new Error(`${name}: directions have ${v.dim} values but the model's hidden size is ${hidden}`);
 }
