@@ -78,7 +78,7 @@ test('kts experiment end to end on a tiny model: summary schema, resume, and kts
       trainFamilies: ['place', 'creature'], heldOutFamilies: ['weather', 'sentiment'], evalConcepts: [{ family: 'weather', concept: 'snowy' }],
       conceptsPerFamily: 2, examplesPerConcept: 8, coefficients: { count: 3, klLow: 0.003, beyond: [2], scanStep: 4 },
       kts: { steps: 3, batchSize: 8, lr: 1e-3, rank: 8, prob: 1, rangeFactor: 2, maxTokens: 32 }, seeds: [1, 2],
-      controls: { random: true, inDist: true, seeds: [1] }, benignEval: 16, behaviourPrompts: 16, generationPrompts: 8, continuationTokens: 4, bootstrap: 20, batchSize: 8,
+      controls: { random: true, inDist: true, seeds: [1], protocols: ['base', 'self'] }, benignEval: 16, behaviourPrompts: 16, generationPrompts: 8, continuationTokens: 4, bootstrap: 20, batchSize: 8,
     };
     const lines: string[] = [];
     const state = await E.runExperiment(cfg, (l) => lines.push(l));

@@ -47,7 +47,8 @@ export interface ExperimentConfig {
   kts: KTSSettings;
   /** Seeds of the KTS models; controls use controlSeeds. */
   seeds: number[];
-  controls: { random: boolean; inDist: boolean; seeds: number[] };
+  /** Controls: KTS on random directions of matched norm, and on the training plus the evaluated vectors. */
+  controls: { random: boolean; inDist: boolean; seeds: number[]; protocols: VectorSource[] };
   protocols: VectorSource[];
   benignEval: number;
   behaviourPrompts: number;
@@ -66,15 +67,15 @@ export const FULL: Omit<ExperimentConfig, 'model' | 'data' | 'out' | 'work' | 'd
   negatives: 'matched',
   examplesPerConcept: 48,
   conceptsPerFamily: null,
-  coefficients: { count: 12, klLow: 0.003, beyond: [1.5, 2], scanStep: Math.SQRT2 },
+  coefficients: { count: 10, klLow: 0.003, beyond: [1.5, 2], scanStep: Math.SQRT2 },
   kts: { steps: 300, batchSize: 8, lr: 1e-3, rank: 8, prob: 0.5, rangeFactor: 2, maxTokens: 64 },
   seeds: [1, 2, 3, 4, 5],
-  controls: { random: true, inDist: true, seeds: [1, 2, 3] },
+  controls: { random: true, inDist: true, seeds: [1, 2, 3], protocols: ['base'] },
   protocols: ['base', 'self'],
   benignEval: 96,
-  behaviourPrompts: 64,
-  generationPrompts: 32,
-  continuationTokens: 12,
+  behaviourPrompts: 48,
+  generationPrompts: 16,
+  continuationTokens: 10,
   levels: [0.25, 0.5, 0.75],
   bootstrap: 1000,
   batchSize: 16,
@@ -89,7 +90,7 @@ export const QUICK: Omit<ExperimentConfig, 'model' | 'data' | 'out' | 'work' | '
   coefficients: { count: 5, klLow: 0.003, beyond: [2], scanStep: 2 },
   kts: { ...FULL.kts, steps: 60 },
   seeds: [1],
-  controls: { random: false, inDist: false, seeds: [] },
+  controls: { random: false, inDist: false, seeds: [], protocols: [] },
   protocols: ['base'],
   benignEval: 48,
   behaviourPrompts: 32,

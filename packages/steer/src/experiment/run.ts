@@ -273,14 +273,15 @@ export async function runExperiment(cfg: ExperimentConfig, say: (s: string) => v
   const trainedRange = cfg.kts.rangeFactor * topNonDegenerate;
 
   // ---- plan ----
-  const variants: { model: ModelKind; seeds: number[] }[] = [
-    { model: 'kts', seeds: cfg.seeds },
-    ...(cfg.controls.random ? [{ model: 'kts-random' as const, seeds: cfg.controls.seeds }] : []),
-    ...(cfg.controls.inDist ? [{ model: 'kts-in-dist' as const, seeds: cfg.controls.seeds }] : []),
+  const variants: { model: ModelKind; seeds: number[]; protocols: VectorSource[] }[] = [
+    { model: 'kts', seeds: cfg.seeds, protocols: cfg.protocols },
+    ...(cfg.controls.random ? [{ model: 'kts-random' as const, seeds: cfg.controls.seeds, protocols: cfg.controls.protocols }] : []),
+    ...(cfg.controls.inDist ? [{ model: 'kts-in-dist' as const, seeds: cfg.controls.seeds, protocols: cfg.controls.protocols }] : []),
   ];
   const nCoeffs = cfg.evalConcepts.reduce((a, c) => a + grids![conceptName(c)]!.length, 0);
   const nModels = variants.reduce((a, v) => a + v.seeds.length, 0);
-  const overall = new Overall({ points: nCoeffs * (1 + nModels * cfg.protocols.length), steps: nModels * cfg.kts.steps }, say);
+  const nCurves = variants.reduce((a, v) => a + v.seeds.length * v.protocols.length, 1);
+  const overall = new Overall({ points: nCoeffs * nCurves, steps: nModels * cfg.kts.steps }, say);
 
   // ---- 3. original curves ----
   const curves: Curve[] = [];
@@ -351,7 +352,7 @@ export async function runExperiment(cfg: ExperimentConfig, say: (s: string) => v
       const m: ExperimentModel = { name: variant.model, model: llama, llama, lora };
       for (const c of cfg.evalConcepts) {
         const n = conceptName(c);
-        for (const source of cfg.protocols) {
+        for (const source of variant.protocols) {
           let v = vectors.get(n)!;
           let scale = scales.get(n)!;
           if (source === 'self') {
