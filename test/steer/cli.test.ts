@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Generator, loadTensors } from '@kts/tensor';
-import { LlamaForCausalLM, makeConfig, saveModel } from '@kts/llama';
+import { loadTensors } from '@kts/tensor';
+import { saveTinyModel } from '../helpers/tiny-model.ts';
 import { SteeringVector } from '@kts/steer';
 
 const kts = (...args: string[]) => execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/steer/src/cli.ts', ...args, ...(args[0] === 'info' || args[0] === 'convert' || args[0] === 'export-peft' || args[0] === 'merge' ? [] : ['--device', 'cpu'])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -16,10 +16,7 @@ const kts = (...args: string[]) => execFileSync(process.execPath, ['--conditions
 test('kts CLI: vector → train → eval → export-peft → merge → generate on a tiny model', { timeout: 240_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kts-cli-'));
   try {
-    const model = join(dir, 'tiny');
-    const cfg = makeConfig({ vocabSize: 1024, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 3, numAttentionHeads: 4, maxPositionEmbeddings: 512, tieWordEmbeddings: true, bosTokenId: 1, eosTokenIds: [2] });
-    await saveModel(new LlamaForCausalLM(cfg, { generator: new Generator(0) }), model);
-    for (const f of ['tokenizer.model', 'tokenizer_config.json', 'special_tokens_map.json']) copyFileSync(join('models/default', f), join(model, f));
+    const model = await saveTinyModel(join(dir, 'tiny'));
 
     const info = JSON.parse(kts('info', '--model', model));
     assert.equal(info.numHiddenLayers, 3);

@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Generator } from '@kts/tensor';
-import { LlamaForCausalLM, loadTokenizer, makeConfig, saveModel } from '@kts/llama';
+import { loadTokenizer } from '@kts/llama';
+import { saveTinyModel } from '../helpers/tiny-model.ts';
 import { chatFormatterFor, experiment as E } from '@kts/steer';
 
 /** A curve with given effects and KLs at coefficients 0, 1, 2, … (one prompt, one benign text of one token). */
@@ -68,10 +68,7 @@ test('experiment data: too few examples, unknown families and degenerate coeffic
 test('kts experiment end to end on a tiny model: summary schema, resume, and kts eval reproduces a reported KL', { timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kts-exp-'));
   try {
-    const model = join(dir, 'tiny');
-    const cfgModel = makeConfig({ vocabSize: 1024, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 3, numAttentionHeads: 4, maxPositionEmbeddings: 512, tieWordEmbeddings: true, bosTokenId: 1, eosTokenIds: [2] });
-    await saveModel(new LlamaForCausalLM(cfgModel, { generator: new Generator(3) }), model);
-    for (const f of ['tokenizer.model', 'tokenizer_config.json', 'special_tokens_map.json']) copyFileSync(join('models/default', f), join(model, f));
+    const model = await saveTinyModel(join(dir, 'tiny'), 3);
     const out = join(dir, 'results');
     const cfg: E.ExperimentConfig = {
       ...E.configFor({ model, data: 'data', out, device: 'cpu' }),

@@ -51,6 +51,18 @@ function textsOf(tok: Tokenizer, format: ChatFormatter, records: ReturnType<type
   return records.map((r) => (r.text !== undefined ? tok.encode(r.text, { bos: true }) : tokenizeFormatted(tok, formatPair(format, r.prompt, r.response!)).ids));
 }
 
+/** Ctrl-C once: `stopped()` turns true and the job stops after its current step; twice: exit now. */
+function onInterrupt(what: string): { stopped: () => boolean; release: () => void } {
+  let stop = false;
+  const handler = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    process.stderr.write(`\ninterrupted: ${what} (Ctrl-C again to quit now)\n`);
+  };
+  process.on('SIGINT', handler);
+  return { stopped: () => stop, release: () => process.off('SIGINT', handler) };
+}
+
 const program = new Command('kts')
   .description('KL-then-steer: steering vectors and steering-robust LoRA training for Llama models, in TypeScript')
   .showHelpAfterError();
@@ -195,23 +207,17 @@ program.command('train')
     }
     const benign = textsOf(tok, chatFormatterFor(tok), loadBenign(o.data));
     mkdirSync(o.out, { recursive: true });
-    let stop = false;
-    const onSigint = () => {
-      if (stop) process.exit(130);
-      stop = true;
-      process.stderr.write('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now)\n');
-    };
-    process.on('SIGINT', onSigint);
+    const interrupt = onInterrupt('saving a checkpoint after this step');
     const progress = new Progress('kts', o.steps);
     const result = await trainKTS(model as unknown as SteerableModel, benign, vectors, {
       steps: o.steps, rank: o.rank, alpha: o.alpha, targets: o.targets.split(','), lr: o.lr, warmup: o.warmup, coeff: o.coeff, prob: o.prob,
       layers, batchSize: o.batchSize, gradAccum: o.gradAccum, maxTokens: o.maxTokens, seed: o.seed, device: deviceName,
       outDir: o.out, checkpointEvery: o.checkpointEvery, resume: o.resume, reextractEvery: o.reextractEvery, reextract,
       onStep: (s) => progress.update(s.step, { loss: s.loss, tokens: s.tokens, coeff: s.coeff }),
-      shouldStop: () => stop,
+      shouldStop: interrupt.stopped,
     });
     progress.stop();
-    process.off('SIGINT', onSigint);
+    interrupt.release();
     await savePeftAdapter(join(o.out, 'adapter'), result.lora, resolve(o.model), { kts: JSON.stringify({ coeff: o.coeff, prob: o.prob, layers, steps: o.steps }) });
     writeAtomic(join(o.out, 'train.json'), `${JSON.stringify({ options: o, history: result.history, stoppedEarly: result.stoppedEarly }, null, 2)}\n`);
     console.log(`${result.stoppedEarly ? 'stopped early; resume with --resume. ' : ''}adapter: ${join(o.out, 'adapter')}`);
@@ -321,15 +327,9 @@ program.command('experiment')
   .action(async (o: { model: string; data: string; out: string; work?: string; quick: boolean; seeds?: number[]; controlSeeds?: number[]; coeffs?: number[]; steps?: number; fresh: boolean; device: string }) => {
     const cfg = experiment.configFor({ ...o, device: o.device as 'auto' | 'cpu' | 'webgpu' });
     if (o.fresh) rmSync(cfg.work, { recursive: true, force: true });
-    let stop = false;
-    const onSigint = () => {
-      if (stop) process.exit(130);
-      stop = true;
-      process.stderr.write('\ninterrupted: stopping after the current step (rerun the same command to continue; Ctrl-C again to quit now)\n');
-    };
-    process.on('SIGINT', onSigint);
-    const state = await experiment.runExperiment(cfg, (line) => process.stderr.write(`${line}\n`), () => stop);
-    process.off('SIGINT', onSigint);
+    const interrupt = onInterrupt('stopping after the current step (rerun the same command to continue)');
+    const state = await experiment.runExperiment(cfg, (line) => process.stderr.write(`${line}\n`), interrupt.stopped);
+    interrupt.release();
     if (!state) {
       process.stderr.write(`stopped; rerun the same command to continue from ${cfg.work}\n`);
     } else {

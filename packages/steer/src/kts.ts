@@ -193,6 +193,7 @@ export async function trainKTS(model: SteerableModel, benign: number[][], vector
     const log: StepLog = { step: step + 1, loss: lossSum, coeff: c, vector, lr: opt.lr, tokens, seconds: (performance.now() - t0) / 1000 };
     history.push(log);
     opts.onStep?.(log);
+    if (opts.shouldStop) await new Promise((r) => setImmediate(r)); // a CPU step never yields: let a Ctrl-C handler run
     const stop = opts.shouldStop?.() ?? false;
     const every = opts.checkpointEvery ?? 0;
     if (ckptDir && (stop || step + 1 === steps || (every > 0 && (step + 1) % every === 0))) {

@@ -367,6 +367,7 @@ export async function runExperiment(cfg: ExperimentConfig, say: (s: string) => v
             scale = calibrationScale(v, norms, layers);
             selfVectors.push({ model: variant.model, seed, concept: n, file: join('vectors', 'self', dirName, `${n}.gguf`), scale });
           }
+          await new Promise((r) => setImmediate(r)); // let a Ctrl-C handler run between curves
           if (shouldStop()) return null;
           curves.push(await curveOf(m, variant.model, seed, c, source, v, scale, trainedRange));
         }
