@@ -52,6 +52,76 @@ const PAST: Record<string, string> = {
   sing: 'sang', dance: 'danced', paint: 'painted', swim: 'swam', climb: 'climbed', skate: 'skated', jump: 'jumped', draw: 'drew', whistle: 'whistled', bake: 'baked',
 };
 
+/**
+ * Cues: sentences that only a story with that value says, and their marker words (the words no
+ * other value's story contains). A cue may come before the value's first mention (so the model
+ * learns to infer the attribute from context and keeps it as a latent in its residual stream) or
+ * after it (so the attribute shapes the text that follows). Colour has none: it is a bare word.
+ * `{S}` is the subject, `{he}` `{his}` `{him}` the hero's pronouns, `{it}` the value's own words.
+ */
+interface Cue { before: string[]; after: string[]; markers: string[] }
+const cue = (sentences: string[], markers: string[], after = sentences): Cue => ({ before: sentences, after, markers });
+export const CUES: Partial<Record<Family, Record<string, Cue>>> = {
+  weather: {
+    sunny: cue(['The sun was shining brightly.'], ['shining', 'brightly', 'sunglasses'], ['Everyone wore sunglasses.']),
+    rainy: cue(['Puddles covered the road.'], ['puddles', 'umbrella'], ['Everyone carried an umbrella.']),
+    snowy: cue(['Snowflakes drifted down from the sky.'], ['snowflakes', 'mittens'], ['Everyone wore warm mittens.']),
+    windy: cue(['Strong gusts blew across the land.'], ['gusts', 'scarves'], ['Everyone held on to their scarves.']),
+    foggy: cue(['A thick mist covered everything.'], ['mist', 'haze'], ['A grey haze hung over the hills.']),
+    stormy: cue(['Thunder rumbled in the distance.'], ['thunder', 'rumbled', 'lightning'], ['Lightning flashed across the sky.']),
+  },
+  place: {
+    beach: cue(['Waves rolled onto the sand.'], ['waves', 'sand']),
+    forest: cue(['Tall pine trees grew all around.'], ['pine']),
+    farm: cue(['An old barn stood by the fields.'], ['barn', 'fields']),
+    castle: cue(['Knights guarded the drawbridge.'], ['knights', 'drawbridge']),
+    desert: cue(['Cactus plants grew on the dry dunes.'], ['cactus', 'dunes']),
+    mountain: cue(['A rocky trail led up to the peak.'], ['rocky', 'trail', 'peak']),
+    city: cue(['Buses drove along the busy streets.'], ['buses', 'streets']),
+    river: cue(['Ripples flowed under the old bridge.'], ['ripples', 'bridge']),
+    garden: cue(['Roses and tulips grew in neat rows.'], ['roses', 'tulips']),
+    cave: cue(['Bats hung from the dark ceiling.'], ['bats', 'ceiling']),
+    island: cue(['Palm trees swayed by the shore.'], ['palm', 'shore']),
+    park: cue(['Children played on the swings.'], ['swings']),
+  },
+  creature: {
+    dog: cue(['Something nearby barked and wagged its tail.'], ['barked', 'wagged'], ['The dog barked and wagged its tail.']),
+    cat: cue(['Something nearby purred softly.'], ['purred'], ['The cat purred softly.']),
+    owl: cue(['Something nearby hooted from a branch.'], ['hooted', 'branch'], ['The owl hooted from a branch.']),
+    fox: cue(['Something with a bushy tail ran by.'], ['bushy'], ['The fox waved its bushy tail.']),
+    rabbit: cue(['Something nearby nibbled a carrot.'], ['nibbled', 'carrot'], ['The rabbit nibbled a carrot.']),
+    bear: cue(['Something nearby growled and sniffed the air.'], ['growled', 'sniffed'], ['The bear growled and sniffed the air.']),
+    frog: cue(['Something nearby croaked and leaped.'], ['croaked', 'leaped'], ['The frog croaked and leaped.']),
+    turtle: cue(['Something nearby crawled slowly inside its shell.'], ['crawled', 'shell'], ['The turtle crawled slowly inside its shell.']),
+    horse: cue(['Something nearby galloped across the grass.'], ['galloped'], ['The horse galloped across the grass.']),
+    duck: cue(['Something nearby quacked and paddled.'], ['quacked', 'paddled'], ['The duck quacked and paddled.']),
+  },
+  activity: {
+    sing: cue(['{S} knew many songs.'], ['songs']),
+    dance: cue(['{S} practiced twirling to music.'], ['twirling', 'music']),
+    paint: cue(['{S} had a set of brushes.'], ['brushes']),
+    swim: cue(['{S} had new goggles.'], ['goggles']),
+    climb: cue(['{S} had a climbing harness.'], ['harness', 'climbing']),
+    skate: cue(['{S} had shiny new skates.'], ['skates']),
+    jump: cue(['{S} practiced on a trampoline.'], ['trampoline']),
+    draw: cue(['{S} had a sketchbook.'], ['sketchbook']),
+    whistle: cue(['{S} could make a loud tune.'], ['tune']),
+    bake: cue(['{S} helped with the oven.'], ['oven']),
+  },
+  object: {
+    kite: cue([], ['string'], ['It flew high on a long string.']),
+    hat: cue([], ['brim'], ['It had a wide brim.']),
+    ball: cue([], ['bounced'], ['It bounced across the floor.']),
+    drum: cue([], ['boom'], ['It went boom when {he} hit it.']),
+    lamp: cue([], ['glowed'], ['It glowed in the dark.']),
+    key: cue([], ['lock'], ['It opened an old lock.']),
+    box: cue([], ['lid', 'creaked'], ['It had a lid that creaked.']),
+    bell: cue([], ['ding'], ['It rang with a ding.']),
+    cup: cue([], ['cocoa'], ['{He} drank cocoa from it.']),
+    book: cue([], ['pages'], ['It had many pages.']),
+  },
+};
+
 export const SENTIMENTS = ['positive', 'negative', 'neutral'] as const;
 export type Sentiment = (typeof SENTIMENTS)[number];
 export const SENTIMENT_MIX: Record<Sentiment, number> = { positive: 0.4, negative: 0.4, neutral: 0.2 };
@@ -123,6 +193,8 @@ function subj(c: Ctx): string {
 export interface Mention {
   sentence: number;
   before: string;
+  /** A cue of the value came before this first mention (the value could be inferred). */
+  cued: boolean;
 }
 
 /** A mention sentence split at the family's word: [text before the word, text after it]. */
@@ -161,12 +233,21 @@ function remention(c: Ctx, f: Family): string {
   return c.r.pick(forms[f as Exclude<Family, 'color'>]);
 }
 
+/** A cue sentence of the family's value, before or after its first mention (null: none of that kind). */
+function cueSentence(c: Ctx, f: Family, when: 'before' | 'after'): string | null {
+  const options = CUES[f]?.[c.a[f]]?.[when] ?? [];
+  if (!options.length) return null;
+  const S = subj(c);
+  return c.r.pick(options).replaceAll('{S}', S).replaceAll('{He}', cap(c.he)).replaceAll('{he}', c.he).replaceAll('{his}', c.his).replaceAll('{him}', c.him);
+}
+
 /** A neutral sentence: a re-mention of a present attribute (what neutral stories say where others feel), not said before. */
 function neutralSentence(c: Ctx): string {
   const fams = MENTIONED.filter((f) => c.present.has(f));
+  const key = (x: string) => x.replace(/^\S+ /, ''); // "Lily looked up …" repeats "She looked up …"
   let s = remention(c, c.r.pick(fams));
-  for (let tries = 0; tries < 8 && c.said.has(s); tries++) s = remention(c, c.r.pick(fams));
-  c.said.add(s);
+  for (let tries = 0; tries < 8 && c.said.has(key(s)); tries++) s = remention(c, c.r.pick(fams));
+  c.said.add(key(s));
   return s;
 }
 
@@ -284,14 +365,21 @@ export function buildSkeleton(r: Rng, opts: StoryOptions = {}): StorySkeleton {
   const sentences: Tri[] = [same(intro(c))];
   const mentions: Partial<Record<Family, Mention>> = {};
   for (const f of order) {
+    // Draw every choice whatever is used, so the other attributes keep their draws.
+    const when = r.chance(0.45) ? 'before' : r.chance(0.6) ? 'after' : 'none';
+    const pre = cueSentence(c, f, 'before');
+    const post = cueSentence(c, f, 'after');
     const m = mention(c, f);
-    for (const [fam, before] of Object.entries(m.mentions)) mentions[fam as Family] = { sentence: sentences.length, before: before! };
+    const cued = when === 'before' && pre !== null;
+    if (cued) sentences.push(same(pre));
+    for (const [fam, before] of Object.entries(m.mentions)) mentions[fam as Family] = { sentence: sentences.length, before: before!, cued };
     sentences.push(same(m.text));
+    if (when === 'after' && post !== null) sentences.push(same(post));
   }
   const back = r.shuffle([...order]).slice(0, 1 + r.int(2));
   for (const f of back) {
     const s = remention(c, f);
-    c.said.add(s);
+    c.said.add(s.replace(/^\S+ /, ''));
     sentences.push(same(s));
   }
   const onset = sentences.length;
@@ -469,7 +557,7 @@ export interface Lexicon {
   negative: string[];
   /** Emotion words that follow "felt" (the sentiment slot), positive and negative. */
   emotions: { positive: string[]; negative: string[] };
-  /** Per family, per value: the words that mean it (activity: base form and past tense). */
+  /** Per family, per value: the words that mean it (activity: base form and past tense) and its cues' marker words. */
   families: Record<Family, Record<string, string[]>>;
 }
 
@@ -477,7 +565,7 @@ export interface Lexicon {
 export function lexicon(): Lexicon {
   const side = (i: 0 | 1, extra: string[]) => [...new Set([...[EMO, EVAL, VERB, LOVE, LOVE_NOW, ADV, BEST, TOUCH].flatMap((l) => l.flatMap((p) => words(p[i]))), ...extra])]
     .filter((w) => !['at', 'for', 'very'].includes(w)).sort();
-  const families = Object.fromEntries(FAMILY_NAMES.map((f) => [f, Object.fromEntries(FAMILIES[f].map((v) => [v, f === 'activity' ? [v, PAST[v]!] : [v]]))])) as Lexicon['families'];
+  const families = Object.fromEntries(FAMILY_NAMES.map((f) => [f, Object.fromEntries(FAMILIES[f].map((v) => [v, [v, ...(f === 'activity' ? [PAST[v]!] : []), ...(CUES[f]?.[v]?.markers ?? [])]]))])) as Lexicon['families'];
   return {
     positive: side(0, POS_EXTRA),
     negative: side(1, NEG_EXTRA),

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  FAMILIES, FAMILY_NAMES, type Family, Rng, buildSkeleton, generateCorpus, lexicon, mentionSnippet, opening, render, slotPrompt, words,
+  FAMILIES, FAMILY_NAMES, type Family, Rng, buildSkeleton, generateCorpus, lexicon, opening, render, slotPrompt, words,
 } from './corpus.ts';
 import { type Task, copyTask, fixedTasks } from './tasks.ts';
 
@@ -37,27 +37,32 @@ export interface BenignRecord { prompt: string; response: string; kind: Task['ki
 export interface BehaviourRecord { family: Family | 'sentiment'; prompt: string; value: string }
 
 /**
- * Concept examples: for every value of every family, distinct story openings that end with the
- * sentence first mentioning it ("… She had a pet owl."), the other attributes at random. Each has
- * a contrast: the same text with another value of the family, drawn at random ("… She had a pet
- * fox."), so a mean difference sees the concept and nothing else (unpaired examples differ in
- * length and structure too, which swamps the concept in a small model's residual stream).
+ * Concept examples: for every value of every family, distinct story openings through the sentence
+ * first mentioning it and the sentence after ("… She had a pet owl. The owl hooted from a
+ * branch."), the other attributes at random. Each has a contrast: the same story built from the
+ * same seed with another value of the family, drawn at random ("… She had a pet fox. The fox
+ * waved its bushy tail."), so a mean difference sees the concept and nothing else (unpaired
+ * examples differ in length and structure too, which swamps the concept in a small model).
  */
 export function concepts(): ConceptRecord[] {
   const out: ConceptRecord[] = [];
   FAMILY_NAMES.forEach((family, fi) => {
     FAMILIES[family].forEach((concept, vi) => {
-      const r = new Rng(DATA_SEEDS.concepts + 1000 * fi + vi);
+      const pick = new Rng(DATA_SEEDS.concepts + 1000 * fi + vi);
       const seen = new Set<string>();
-      while (seen.size < DATA_COUNTS.concepts_per_value) {
-        const sk = buildSkeleton(r, { attributes: { [family]: concept } });
-        const s = mentionSnippet(sk, family);
+      for (let i = 0; seen.size < DATA_COUNTS.concepts_per_value; i++) {
+        const seed = DATA_SEEDS.concepts * 100 + 10_000 * fi + 1000 * vi + i;
         const others = FAMILIES[family].filter((v) => v !== concept);
-        const other = others[r.int(others.length)]!;
+        const other = others[pick.int(others.length)]!;
+        const sk = buildSkeleton(new Rng(seed), { attributes: { [family]: concept } });
+        const alt = buildSkeleton(new Rng(seed), { attributes: { [family]: other } });
+        const m = sk.mentions[family]!;
+        const end = Math.min(m.sentence + 2, sk.onset); // the mention and, if sentiment-free, the sentence after it
+        const text = (k: typeof sk) => k.sentences.slice(0, end).map((t) => t.neutral).join(' ');
+        const s = text(sk);
         if (seen.has(s)) continue;
         seen.add(s);
-        const before = slotPrompt(sk, family);
-        out.push({ family, concept, sentence: s, contrast: `${before} ${other}${s.slice(before.length + 1 + concept.length)}`, contrastConcept: other });
+        out.push({ family, concept, sentence: s, contrast: text(alt), contrastConcept: other });
       }
     });
   });
@@ -115,7 +120,7 @@ export function benignEval(): BenignRecord[] {
 
 /**
  * Behaviour prompts: story text cut right before a family's first mention (the next word is the
- * attribute), and for sentiment the opening plus "… felt" (the next word is an emotion). `value`
+ * attribute; no cue of it comes earlier), and for sentiment the opening plus "… felt" (the next word is an emotion). `value`
  * is what the story itself says there (empty for sentiment), which the prompt does not contain.
  */
 export function behaviourEval(): BehaviourRecord[] {
@@ -126,6 +131,7 @@ export function behaviourEval(): BehaviourRecord[] {
     let n = 0;
     while (n < DATA_COUNTS.behaviour_per_family) {
       const sk = buildSkeleton(r, family === 'sentiment' ? {} : { include: [family] });
+      if (family !== 'sentiment' && sk.mentions[family]!.cued) continue; // no cue before the slot: the text does not give the value away
       const prompt = family === 'sentiment' ? `${opening(sk)} ${sk.onsetBefore}` : slotPrompt(sk, family);
       if (seen.has(prompt)) continue;
       seen.add(prompt);

@@ -28,7 +28,7 @@ import sentencepiece as spm
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 CORPUS_TS = os.path.join('scripts', 'default-model', 'corpus.ts')
 
-VOCAB_SIZE = 1024
+VOCAB_SIZE = 1536
 MODEL_MAX_LENGTH = 512
 
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Generator } from '@kts/tensor';
 import { LlamaForCausalLM, makeConfig, saveModel } from '@kts/llama';
 
-export const TINY_CONFIG = makeConfig({ vocabSize: 1024, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 3, numAttentionHeads: 4, maxPositionEmbeddings: 512, tieWordEmbeddings: true, bosTokenId: 1, eosTokenIds: [2] });
+export const TINY_CONFIG = makeConfig({ vocabSize: 1536, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 3, numAttentionHeads: 4, maxPositionEmbeddings: 512, tieWordEmbeddings: true, bosTokenId: 1, eosTokenIds: [2] });
 
 export async function saveTinyModel(dir: string, seed = 0): Promise<string> {
   await saveModel(new LlamaForCausalLM(TINY_CONFIG, { generator: new Generator(seed) }), dir);

@@ -20,7 +20,7 @@ test('kts CLI: vector → train → eval → export-peft → merge → generate 
 
     const info = JSON.parse(kts('info', '--model', model));
     assert.equal(info.numHiddenLayers, 3);
-    assert.equal(info.parameters, 1024 * 32 + 3 * (4 * 32 * 32 + 3 * 32 * 64 + 2 * 32) + 32);
+    assert.equal(info.parameters, 1536 * 32 + 3 * (4 * 32 * 32 + 3 * 32 * 64 + 2 * 32) + 32);
 
     const vec = join(dir, 'sent.gguf');
     const v = JSON.parse(kts('vector', '--model', model, '--data', 'data/sentiment_pairs.jsonl', '--layers', '1,2', '--method', 'pca', '--out', vec));
