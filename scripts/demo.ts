@@ -5,12 +5,12 @@
 //   npm run demo -- --device cpu
 //
 // Same protocol as `npm run experiment`: vectors for 16 concepts of four training families and
-// for held-out families (weather, colour, sentiment); coefficients in residual-norm units,
+// for held-out families (weather, creature, sentiment); coefficients in residual-norm units,
 // calibrated on the original model's KL; one KTS model trained on the training vectors only;
-// both models swept with the held-out "snowy" and sentiment vectors; the KL ratio at equal
+// both models swept with the held-out "snowy" and negative-sentiment vectors; the KL ratio at equal
 // steering effect with a bootstrap interval over prompts, at non-degenerate points only.
 // Smaller than the full run: 1 seed (not 5), no controls, base-model vectors only, 5+1
-// coefficients (not 12+2), 60 KTS steps, 48 benign texts and 32 behaviour prompts.
+// coefficients (not 10+2), 60 KTS steps, 48 benign texts and 32 behaviour prompts.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';

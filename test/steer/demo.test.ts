@@ -34,7 +34,7 @@ test('npm run demo writes summary.json, the plot and the vectors; the finding is
     assert.ok(s.finding.original.sideEffectKL <= s.entropy, JSON.stringify(s.finding));
     for (const m of ['original', 'kts']) assert.equal(typeof s.finding[m].steeringEffect, 'number');
     assert.equal(typeof s.costAtZero.kts.mean, 'number');
-    for (const f of ['sweep.svg', 'sweep.md', 'sentiment.gguf', 'snowy.gguf', 'experiment/summary.json', 'experiment/report.md']) assert.ok(existsSync(join(out, f)), f);
+    for (const f of ['sweep.svg', 'sweep.md', 'negative.gguf', 'snowy.gguf', 'experiment/summary.json', 'experiment/report.md']) assert.ok(existsSync(join(out, f)), f);
     assert.match(readFileSync(join(out, 'sweep.svg'), 'utf8'), /^<svg/);
     assert.equal(s.generations.prompts.length, s.generations.ktsSteered.length);
   } finally {

@@ -129,6 +129,6 @@ test('experiment data: the default data folder loads, with single-token targets 
   assert.equal(data.benignEval.length, cfg.benignEval);
   for (const b of data.benignEval) assert.ok(b.answerFrom > 0 && b.answerFrom < b.ids.length);
   assert.deepEqual(data.targets.get('weather:snowy'), [tok.encode('snowy', { bos: false })[0]]);
-  assert.ok(data.targets.get('sentiment:positive')!.length >= 8);
+  assert.ok(data.targets.get('sentiment:negative')!.length >= 8);
   assert.ok(data.behaviour.get('weather')!.length >= cfg.behaviourPrompts);
 });

@@ -34,7 +34,7 @@ export interface ExperimentConfig {
   trainFamilies: string[];
   /** Held out entirely from training: no vector of these families is ever trained on. */
   heldOutFamilies: string[];
-  /** The held-out concepts evaluated (family 'sentiment': the positive − negative vector). */
+  /** The held-out concepts evaluated (family 'sentiment', concept 'negative': the negative − positive vector). */
   evalConcepts: EvalConcept[];
   /** Negatives of a concept's contrast pairs: each example's own contrast (same text, another concept of the family) or other concepts' examples shuffled (the official code's way). */
   negatives: 'matched' | 'shuffled';
@@ -61,9 +61,10 @@ export interface ExperimentConfig {
 
 export const FULL: Omit<ExperimentConfig, 'model' | 'data' | 'out' | 'work' | 'device'> = {
   layers: 'default',
-  trainFamilies: ['place', 'creature', 'activity', 'object'],
-  heldOutFamilies: ['color', 'weather', 'sentiment'],
-  evalConcepts: [{ family: 'weather', concept: 'snowy' }, { family: 'color', concept: 'purple' }, { family: 'sentiment', concept: 'positive' }],
+  trainFamilies: ['place', 'activity', 'object', 'color'],
+  heldOutFamilies: ['weather', 'creature', 'sentiment'],
+  // The unsteered model continues "… she felt" with a positive word: the measurable direction is negative.
+  evalConcepts: [{ family: 'weather', concept: 'snowy' }, { family: 'creature', concept: 'owl' }, { family: 'sentiment', concept: 'negative' }],
   negatives: 'matched',
   examplesPerConcept: 48,
   conceptsPerFamily: null,
@@ -84,7 +85,7 @@ export const FULL: Omit<ExperimentConfig, 'model' | 'data' | 'out' | 'work' | 'd
 /** The demo's version of the same protocol: one KTS seed, no controls, fewer vectors, coefficients and prompts. */
 export const QUICK: Omit<ExperimentConfig, 'model' | 'data' | 'out' | 'work' | 'device'> = {
   ...FULL,
-  evalConcepts: [{ family: 'weather', concept: 'snowy' }, { family: 'sentiment', concept: 'positive' }],
+  evalConcepts: [{ family: 'weather', concept: 'snowy' }, { family: 'sentiment', concept: 'negative' }],
   examplesPerConcept: 16,
   conceptsPerFamily: 4,
   coefficients: { count: 5, klLow: 0.003, beyond: [2], scanStep: 2 },

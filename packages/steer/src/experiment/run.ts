@@ -29,8 +29,8 @@ import { type ExperimentModel, KL_BATCH, type MeasureSetup, measurePoint, refere
 import { type Curve, pooledKL } from './stats.ts';
 import { type VectorContext, calibrationScale, conceptVector, maxAbsCos, randomLike, residualNorms } from './vectors.ts';
 
-/** A concept's name in results and file names: the concept itself, or "sentiment". */
-export const conceptName = (c: EvalConcept): string => (c.family === 'sentiment' ? 'sentiment' : c.concept);
+/** A concept's name in results and file names (concept names are unique across families; sentiment's are positive / negative). */
+export const conceptName = (c: EvalConcept): string => c.concept;
 
 export interface ExperimentState {
   cfg: ExperimentConfig;
@@ -207,7 +207,7 @@ export async function runExperiment(cfg: ExperimentConfig, say: (s: string) => v
   // ---- 1. vectors ----
   const vctx: VectorContext = { model: base, tok, layers, device, batchSize: cfg.batchSize };
   const familyConcepts = (f: string): EvalConcept[] => {
-    if (f === 'sentiment') return [{ family: f, concept: 'positive' }];
+    if (f === 'sentiment') return cfg.evalConcepts.some((c) => c.family === f) ? cfg.evalConcepts.filter((c) => c.family === f) : [{ family: f, concept: 'positive' }];
     const all = [...data.concepts.get(f)!.keys()];
     const evaluated = cfg.evalConcepts.filter((c) => c.family === f).map((c) => c.concept);
     const kept = cfg.conceptsPerFamily === null ? all : [...new Set([...evaluated, ...all.slice(0, cfg.conceptsPerFamily)])];

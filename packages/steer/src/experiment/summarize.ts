@@ -46,15 +46,24 @@ export interface Summary {
   equalEffect: EqualEffect[];
   finding: { holds: boolean; statement: string };
   costAtZero: Record<string, { mean: number; sd: number; ci95: [number, number]; perSeed: number[]; accuracy: number }>;
-  steerability: { concept: string; family: string; maxEffectBelowQuarterEntropy: number; coeff: number; sideEffectKL: number; continuationRate: number; steerable: boolean }[];
+  steerability: { concept: string; family: string; continuationRateUnsteered: number; continuationGain: number; maxEffectBelowQuarterEntropy: number; coeff: number; sideEffectKL: number; steerable: boolean }[];
   settings: Record<string, unknown>;
 }
 
 /** JSON has no Infinity or NaN: an unbounded ratio is null. */
 const finite = (x: number): number | null => (Number.isFinite(x) ? +x.toPrecision(4) : null);
 
+/** Benign questions the unsteered original answers correctly (greedy): accuracy is measured on these. */
+function knownAnswers(state: ExperimentState): number[] {
+  const correct = state.curves.find((c) => c.model === 'original')!.points[0]!.m.correct;
+  return correct.flatMap((ok, i) => (ok ? [i] : []));
+}
+
+const accuracyOn = (correct: number[], known: number[]): number => meanOf(known.map((i) => correct[i]!));
+
 function rows(state: ExperimentState): SummaryCurve[] {
   const out: SummaryCurve[] = [];
+  const known = knownAnswers(state);
   for (const c of state.curves) {
     const pts = effectCurve(c);
     const selfFile = state.selfVectors.find((s) => s.model === c.model && s.seed === c.seed && s.concept === c.concept)?.file;
@@ -63,7 +72,7 @@ function rows(state: ExperimentState): SummaryCurve[] {
       out.push({
         model: c.model, seed: c.seed, concept: c.concept, vectorSource: c.vectorSource, coeff: p.coeff, rawCoeff: +p.rawCoeff.toPrecision(6),
         steeringEffect: pts[i]!.effect, sideEffectKL: pts[i]!.kl, degenerate: pts[i]!.kl > state.entropy, inTrainedRange: p.coeff <= c.trainedRange * (1 + 1e-9),
-        vectorFile, accuracy: meanOf(p.m.correct), answerNLL: meanOf(p.m.answerNLL), continuationRate: meanOf(p.m.hit), badGenerationRate: meanOf(p.m.bad),
+        vectorFile, accuracy: accuracyOn(p.m.correct, known), answerNLL: meanOf(p.m.answerNLL), continuationRate: meanOf(p.m.hit), badGenerationRate: meanOf(p.m.bad),
       });
     });
   }
@@ -111,18 +120,27 @@ function costAtZero(state: ExperimentState): Summary['costAtZero'] {
     const cs = state.curves.filter((c) => c.model === model && c.concept === first && c.vectorSource === 'base');
     if (!cs.length) continue;
     const per = cs.map((c) => pooledKL(c.points[0]!.m));
-    out[model] = { ...meanCI(per), perSeed: per, accuracy: meanOf(cs.map((c) => meanOf(c.points[0]!.m.correct))) };
+    out[model] = { ...meanCI(per), perSeed: per, accuracy: meanOf(cs.map((c) => accuracyOn(c.points[0]!.m.correct, knownAnswers(state)))) };
   }
   return out;
 }
 
+/**
+ * The issue's check: does a coefficient move the behaviour while the original's KL stays below a
+ * quarter of its entropy? "Moves" = the share of greedy continuations with a target word rises
+ * by at least one half (the target probability itself is reported too).
+ */
 function steerability(state: ExperimentState): Summary['steerability'] {
   return state.cfg.evalConcepts.map((c) => {
     const curve = state.curves.find((x) => x.model === 'original' && x.concept === conceptName(c) && x.vectorSource === 'base')!;
-    const pts = effectCurve(curve).map((p, i) => ({ ...p, hit: meanOf(curve.points[i]!.m.hit) }));
+    const hit0 = meanOf(curve.points[0]!.m.hit);
+    const pts = effectCurve(curve).map((p, i) => ({ ...p, gain: meanOf(curve.points[i]!.m.hit) - hit0 }));
     const ok = pts.filter((p) => p.kl < state.entropy / 4);
-    const best = ok.reduce((a, p) => (p.effect > a.effect ? p : a), ok[0]!);
-    return { concept: conceptName(c), family: c.family, maxEffectBelowQuarterEntropy: best.effect, coeff: best.coeff, sideEffectKL: best.kl, continuationRate: best.hit, steerable: best.effect >= 0.1 };
+    const best = ok.reduce((a, p) => (p.gain > a.gain || (p.gain === a.gain && p.effect > a.effect) ? p : a), ok[0]!);
+    return {
+      concept: conceptName(c), family: c.family, continuationRateUnsteered: hit0, continuationGain: best.gain, maxEffectBelowQuarterEntropy: Math.max(...ok.map((p) => p.effect)),
+      coeff: best.coeff, sideEffectKL: best.kl, steerable: best.gain >= 0.5,
+    };
   });
 }
 
@@ -138,7 +156,7 @@ function report(s: Summary, state: ExperimentState): string {
     return markdownTable(orig.map((o) => {
       const k = kts.filter((r) => r.coeff === o.coeff);
       return {
-        coeff: o.coeff, 'original effect': o.steeringEffect, 'original KL': o.sideEffectKL, 'original acc': o.accuracy, 'original cont.': o.continuationRate, 'original bad gen.': o.badGenerationRate,
+        coeff: o.coeff, 'original effect': o.steeringEffect, 'original KL': o.sideEffectKL, 'original acc.': o.accuracy, 'original cont.': o.continuationRate, 'original bad gen.': o.badGenerationRate,
         'KTS effect': meanOf(k.map((r) => r.steeringEffect)), 'KTS KL': meanOf(k.map((r) => r.sideEffectKL)), 'KTS acc': meanOf(k.map((r) => r.accuracy)),
         'KTS bad gen.': meanOf(k.map((r) => r.badGenerationRate)), degenerate: o.degenerate ? 'yes' : '',
       };
@@ -157,7 +175,7 @@ function report(s: Summary, state: ExperimentState): string {
     `Training vectors: ${s.trainConcepts.length} (${cfg.trainFamilies.join(', ')}); held-out families: ${cfg.heldOutFamilies.join(', ')}; evaluated: ${s.evalConcepts.join(', ')}.`,
     `Largest |cos| between a held-out and a training vector: ${s.maxAbsCosEvalTrain.map((x) => `layer ${x.layer}: ${x.maxAbsCos.toFixed(3)} (${x.heldOut} / ${x.train})`).join('; ')}.`,
     '',
-    '## Steerability of the original model (largest effect with KL < entropy / 4)',
+    '## Steerability of the original model (with KL < entropy / 4: the largest rise in the share of greedy continuations naming the target, and the largest rise in its probability)',
     '',
     markdownTable(s.steerability.map((x) => ({ ...x, steerable: x.steerable ? 'yes' : 'no' }))),
     '',
