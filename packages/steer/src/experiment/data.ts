@@ -37,9 +37,9 @@ export interface ExperimentData {
   benignEval: BenignText[];
   /** family → prompt token ids. */
   behaviour: Map<string, number[][]>;
-  /** concept key ("family:concept") → token ids whose probability is the behaviour. */
+  /** concept key ("family:concept") → token ids whose probability at the slot is the behaviour. */
   targets: Map<string, number[]>;
-  /** concept key → words whose appearance in a continuation counts as the behaviour. */
+  /** concept key → words whose appearance in a continuation counts as the behaviour (the value and its cue words). */
   targetWords: Map<string, string[]>;
   /** Words the corpus uses; generated words outside it count as ungrammatical. */
   vocabulary: Set<string>;
@@ -120,7 +120,8 @@ export function loadExperimentData(cfg: ExperimentConfig, tok: TokenizerLike, fo
   for (const c of cfg.evalConcepts) {
     const words = c.family === 'sentiment' ? (c.concept === 'positive' ? lex.emotions.positive : lex.emotions.negative) : lex.families[c.family]?.[c.concept];
     if (!words) throw new Error(`${files.lexicon}: no words for ${conceptKey(c)}`);
-    const ids = singleTokens(tok, words);
+    // The slot's next word is the value itself (lexicon lists it first; its cue words come later in the text).
+    const ids = singleTokens(tok, c.family === 'sentiment' ? words : words.slice(0, 1));
     if (ids.length === 0) throw new Error(`${files.lexicon}: no word of ${conceptKey(c)} is a single token (${words.join(', ')})`);
     targets.set(conceptKey(c), ids);
     targetWords.set(conceptKey(c), words);
