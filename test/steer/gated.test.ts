@@ -3,12 +3,11 @@
 // plain steering; the gate reads the original model; and a probe gate on the default model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { Generator, noGrad, tensor } from '@kts/tensor';
 import { LlamaForCausalLM, loadModel, loadTokenizer, makeConfig } from '@kts/llama';
 import {
-  type EvalModel, LinearProbe, type SequenceGate, SteeringVector, attachLoRA, chatFormatterFor, conceptPairs, extractVector,
-  formatPair, gatedSteeringReport, lexiconScore, lexiconTokens, loadConcepts, readJsonl, sideEffectKL, tokenizeFormatted,
+  type EvalModel, LinearProbe, type SequenceGate, SteeringVector, attachLoRA, experiment, extractVector,
+  gatedSteeringReport, lexiconScore, lexiconTokens, readJsonl, sideEffectKL,
   type SteerableModel, type TokenizerLike,
 } from '@kts/steer';
 
@@ -110,42 +109,37 @@ test('with KTS adapters: the gate reads the original model, and unsteered prompt
   assert.equal(r.sideEffectKLOnMisclassifiedBenign, 0);
 });
 
-test('default model: a layer-1 probe gates steering to "space" requests; benign requests keep their distribution', { timeout: 60_000 }, async () => {
-  // Gate: the probe of probe.test.ts (layer 1, mean over the chat-formatted request). Steering:
-  // a "sea" topic vector (mean difference of concept sentences) at layer 2, after the gate's
-  // layer, so one forward pass could do both. Behaviour: probability that the response starts
-  // with a single-token sea word (next token after "Assistant:"). Targets: unseen space
-  // requests (6); benign: unseen requests on other topics (28).
-  // Observed (CPU): recall 1, FPR 0, effect +0.00178 gated = ungated, per-token KL on benign
-  // requests 0 gated vs 0.676 ungated.
-  type R = { prompt: string; kind: string; topic: string };
+test('default model: a layer-1 probe gates "snowy" steering to weather slots; other story slots keep their distribution', { timeout: 120_000 }, async () => {
+  // Gate: the probe of probe.test.ts (layer 1, last token; weather slots vs place, creature,
+  // activity and object slots). Steering: the "snowy" vector (16 minimal pairs of
+  // data/concepts.jsonl, averaged from the differing word) at layer 2, after the gate's layer.
+  // Behaviour: probability that the next word is "snowy". Targets: 32 unseen weather slots;
+  // benign: 32 unseen slots of the other families. Observed (CPU): OBSERVED_GATED
+  type R = { family: string; prompt: string };
   const model = await loadModel('models/default') as unknown as SteerableModel;
   const tk = await loadTokenizer('models/default');
-  const fmt = chatFormatterFor(tk);
-  const uniq = (rs: R[]) => [...new Map(rs.filter((r) => r.kind === 'story').map((r) => [r.prompt, r])).values()];
-  const train = uniq(readJsonl<R>('data/benign_train.jsonl'));
-  const seen = new Set(train.map((r) => r.prompt));
-  const test = uniq(readJsonl<R>('data/benign_eval.jsonl')).filter((r) => !seen.has(r.prompt));
-  const ids = (r: R) => tokenizeFormatted(tk, formatPair(fmt, r.prompt, '')).ids;
-  const probe = await LinearProbe.train(model, tk, train.map((r) => ({ ids: ids(r), label: r.topic === 'space' ? 1 : 0 })), { layer: 1, position: 'mean', seed: 0 });
-  const concepts = loadConcepts('data/concepts.jsonl');
-  const sea = await extractVector(model, tk, conceptPairs(new Map([...concepts].map(([c, ss]) => [c, ss.slice(0, 16)])), 'sea', false), { layers: [2] });
-  const lexicon = JSON.parse(readFileSync('data/lexicon.json', 'utf8')) as { topics: Record<string, string[]> };
+  const recs = readJsonl<R>('data/behaviour_eval.jsonl');
+  const families = ['weather', 'place', 'creature', 'activity', 'object'];
+  const ids = (r: R) => tk.encode(r.prompt, { bos: true });
+  const of = (f: string, from: number, to: number) => recs.filter((r) => r.family === f).slice(from, to);
+  const probe = await LinearProbe.train(model, tk, families.flatMap((f) => of(f, 0, 32)).map((r) => ({ ids: ids(r), label: r.family === 'weather' ? 1 : 0 })), { layer: 1, position: 'last', seed: 0 });
+  const snowy = readJsonl<{ concept: string; sentence: string; contrast: string }>('data/concepts.jsonl').filter((r) => r.concept === 'snowy').slice(0, 16);
+  const pairs = snowy.map((r) => experiment.splitAtDifference(r.sentence, r.contrast));
+  const vector = await extractVector(model, tk, pairs, { layers: [2], position: 'answer-mean' });
   const m: EvalModel = { name: 'original', model, lora: null };
   const r = await gatedSteeringReport(m, tk, {
-    probe, vector: sea, layers: [2], coeff: 4,
-    targetPrompts: test.filter((x) => x.topic === 'space').map(ids),
-    benignPrompts: test.filter((x) => x.topic !== 'space').map(ids),
-    behaviour: { positive: lexiconTokens(tk, lexicon.topics.sea!), positions: 'last' },
+    probe, vector, layers: [2], coeff: 8,
+    targetPrompts: of('weather', 32, 64).map(ids),
+    benignPrompts: families.slice(1).flatMap((f) => of(f, 32, 40)).map(ids),
+    behaviour: { positive: lexiconTokens(tk, ['snowy']), positions: 'last' },
   });
   const { flags: _flags, ...numbers } = r;
   console.log('default model gated steering:', JSON.stringify(numbers));
-  assert.equal(r.nTarget, 6);
-  assert.equal(r.nBenign, 28);
+  assert.equal(r.nTarget, 32);
+  assert.equal(r.nBenign, 32);
   assert.ok(r.recall >= 0.8, `recall ${r.recall}`);
   assert.ok(r.falsePositiveRate <= 0.1, `FPR ${r.falsePositiveRate}`);
-  assert.ok(r.effectUngated > 0.001, `steering towards the sea raises sea-word mass: ${r.effectUngated}`);
+  assert.ok(r.effectUngated > 0.01, `steering towards "snowy" raises its probability at the weather slot: ${r.effectUngated}`);
   assert.ok(r.effectOnFlagged >= 0.8 * r.effectUngated, `gated effect ${r.effectOnFlagged} vs ungated ${r.effectUngated}`);
-  assert.ok(r.sideEffectKLAllBenignUngated > 0.3, `ungated KL ${r.sideEffectKLAllBenignUngated}`);
   assert.ok(r.sideEffectKLAllBenign <= 0.2 * r.sideEffectKLAllBenignUngated, `gated KL ${r.sideEffectKLAllBenign} vs ungated ${r.sideEffectKLAllBenignUngated}`);
 });

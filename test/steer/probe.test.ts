@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Generator, noGrad, tensor } from '@kts/tensor';
 import { LlamaForCausalLM, loadModel, loadTokenizer, makeConfig } from '@kts/llama';
 import {
-  LinearProbe, chatFormatterFor, formatPair, probeActivations, probeJudge, readJsonl, tokenizeFormatted,
+  LinearProbe, probeActivations, probeJudge, readJsonl,
   type ProbeExample, type SteerableModel, type TokenizerLike,
 } from '@kts/steer';
 
@@ -163,26 +163,25 @@ test('probeJudge scores texts by the probe probability', async () => {
   assert.ok(judged.every((p) => p > 0 && p < 1));
 });
 
-test('default model: a layer-1 probe tells "space" story requests from other topics on unseen prompts', { timeout: 60_000 }, async () => {
-  // benign_train story prompts (deduplicated: 256, 53 about space) train the probe; benign_eval
-  // story prompts not seen in training (34, 6 about space) test it. Chat-formatted, as the model
-  // sees a request. Observed (CPU, seed 0): held-out accuracy 1.000 (34/34) for 'mean' at
-  // layer 1; 'last' at layer 1 reaches only 0.82 (the all-negative baseline is 0.82).
-  type R = { prompt: string; kind: string; topic: string };
+test('default model: a layer-1 probe tells weather slots from other attribute slots on unseen story prompts', { timeout: 60_000 }, async () => {
+  // data/behaviour_eval.jsonl: story text cut where the weather word goes (label 1) or where a
+  // place, creature, activity or object word goes (label 0), read at the last token. The first
+  // 32 prompts of each family train the probe, the other 32 test it. Observed (CPU, seed 0): OBSERVED_PROBE
+  type R = { family: string; prompt: string };
   const model = await loadModel('models/default') as unknown as SteerableModel;
   const tok = await loadTokenizer('models/default');
-  const fmt = chatFormatterFor(tok);
-  const uniq = (rs: R[]) => [...new Map(rs.filter((r) => r.kind === 'story').map((r) => [r.prompt, r])).values()];
-  const train = uniq(readJsonl<R>('data/benign_train.jsonl'));
-  const seen = new Set(train.map((r) => r.prompt));
-  const test = uniq(readJsonl<R>('data/benign_eval.jsonl')).filter((r) => !seen.has(r.prompt));
-  const ex = (r: R): ProbeExample => ({ ids: tokenizeFormatted(tok, formatPair(fmt, r.prompt, '')).ids, label: r.topic === 'space' ? 1 : 0 });
-  const probe = await LinearProbe.train(model, tok, train.map(ex), { layer: 1, position: 'mean', seed: 0 });
-  const acc = await probe.accuracy(model, tok, test.map(ex));
-  const p = await probe.predictProba(model, tok, test.map((r) => ex(r).ids));
-  const recall = test.filter((r, i) => r.topic === 'space' && p[i]! >= 0.5).length / test.filter((r) => r.topic === 'space').length;
-  console.log(`default model probe (layer 1, mean): held-out accuracy ${acc.toFixed(3)} on ${test.length} prompts, recall ${recall.toFixed(3)}`);
-  assert.equal(test.length, 34);
+  const recs = readJsonl<R>('data/behaviour_eval.jsonl').filter((r) => ['weather', 'place', 'creature', 'activity', 'object'].includes(r.family));
+  const byFamily = (f: string) => recs.filter((r) => r.family === f);
+  const ex = (r: R): ProbeExample => ({ ids: tok.encode(r.prompt, { bos: true }), label: r.family === 'weather' ? 1 : 0 });
+  const families = ['weather', 'place', 'creature', 'activity', 'object'];
+  const train = families.flatMap((f) => byFamily(f).slice(0, 32)).map(ex);
+  const test = families.flatMap((f) => byFamily(f).slice(32, f === 'weather' ? 64 : 40)).map(ex);
+  const probe = await LinearProbe.train(model, tok, train, { layer: 1, position: 'last', seed: 0 });
+  const acc = await probe.accuracy(model, tok, test);
+  const p = await probe.predictProba(model, tok, test.map((e) => e.ids));
+  const recall = test.filter((e, i) => e.label === 1 && p[i]! >= 0.5).length / test.filter((e) => e.label === 1).length;
+  console.log(`default model probe (layer 1, last): held-out accuracy ${acc.toFixed(3)} on ${test.length} prompts, recall ${recall.toFixed(3)}`);
+  assert.equal(test.length, 64);
   assert.ok(acc >= 0.9, `held-out accuracy ${acc}`);
   assert.ok(recall >= 0.8, `recall ${recall}`);
 });
