@@ -1,5 +1,5 @@
 /**
- * Fused KL(softmax(p) ‖ softmax(q)) over the vocabulary per row (kernels/fused-kl.wgsl via the
+ * Fused KL(softmax(p) ‖ softmax(q)) over the vocabulary per row (kernels/kl.wgsl via the
  * webgpu fusedOps: one pass over both logit sets) vs the composite from separate WebGPU kernels
  * (two logSoftmax compositions, exp, sub, mul, sum as packages/tensor/src/attention.ts
  * klDivLogits), Tensor level, forward and forward+backward (gradient for p only, as KTS training:

@@ -1,5 +1,5 @@
 /**
- * Fused RMSNorm (kernels/fused-rmsnorm.wgsl via the webgpu fusedOps) vs the composite from
+ * Fused RMSNorm (kernels/rmsnorm.wgsl via the webgpu fusedOps) vs the composite from
  * separate WebGPU kernels (mul, mean, add, rsqrt, mul, mul as packages/tensor/src/functional.ts),
  * Tensor level. GB/s = (x read + y written + w read) / time — effective bandwidth (the fused
  * kernel reads x twice). Timing: `reps` calls per submit, awaited, no readback.

@@ -1,5 +1,5 @@
 /**
- * Fused softmax / logSoftmax over the last axis (kernels/fused-softmax.wgsl via the webgpu
+ * Fused softmax / logSoftmax over the last axis (kernels/softmax.wgsl via the webgpu
  * fusedOps) vs the composite from separate WebGPU kernels (max, where, sub, exp, sum, div as
  * packages/tensor/src/functional.ts), Tensor level. GB/s = (x read + y written) / time.
  * Timing: `reps` calls per submit, awaited, no readback.

@@ -1,5 +1,5 @@
 /**
- * Fused residual-stream steering (kernels/fused-steering.wgsl via the webgpu fusedOps) vs the
+ * Fused residual-stream steering (kernels/steering.wgsl via the webgpu fusedOps) vs the
  * same op composed from separate WebGPU kernels (the composite of packages/tensor/src/attention.ts
  * addSteering: mul, sum, cast, mul, add — one dispatch each), Tensor level, forward and
  * forward+backward (gradients for vectors and coeffs). Target: fused ≥ 1.5× faster.

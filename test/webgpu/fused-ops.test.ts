@@ -19,7 +19,7 @@ import {
 import { initWebGPU, shutdownWebGPU } from '@kts/webgpu';
 import { adamwStep } from '../../packages/webgpu/src/fused/index.ts';
 import { adamwReference } from '@kts/webgpu/kernels';
-import { assertClose, maxAbs, Rng } from './fused-helpers.ts';
+import { assertClose, maxAbs, Rng } from './helpers.ts';
 
 interface In {
   data: Float32Array | Int32Array;

@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import { destroyDevice, getDevice } from '@kts/webgpu';
 import { planRows, type RowPlan } from '@kts/webgpu/kernels';
 import * as kernels from '@kts/webgpu/kernels';
-import { assertClose, download, maxAbs, release, Rng, upload } from './fused-helpers.ts';
+import { assertClose, download, maxAbs, release, Rng, upload } from './helpers.ts';
 
 const Ns = [1, 2, 3, 7, 8, 13, 64, 100, 257, 1000];
 const shapeArb = fc.record({

@@ -1,6 +1,6 @@
 /**
- * kernels/fused-steering.wgsl (forward, dvectors, dcoeffs), kernels/fused-rotary.wgsl (forward,
- * backward) and kernels/fused-adamw.wgsl against float64 CPU references, at the GPUBuffer level.
+ * kernels/steering.wgsl (forward, dvectors, dcoeffs), kernels/rotary.wgsl (forward,
+ * backward) and kernels/adamw.wgsl against float64 CPU references, at the GPUBuffer level.
  *
  * Inputs are random in ±[0.5, 1.5) (never zero); steering masks mix 0/1; output buffers are
  * poisoned with NaN. Tolerances (|gpu − ref| ≤ atol + rtol·|ref|):
@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { destroyDevice, getDevice } from '@kts/webgpu';
 import { steeringBackward, steeringBackwardReference, steeringForward, steeringReference, type SteeringShape, rotaryBackward, rotaryForward, rotaryReference, type RotaryShape, adamwReference, adamwUpdate } from '@kts/webgpu/kernels';
-import { assertClose, download, maxAbs, release, Rng, upload } from './fused-helpers.ts';
+import { assertClose, download, maxAbs, release, Rng, upload } from './helpers.ts';
 
 async function steeringCase(s: SteeringShape, seed: number): Promise<void> {
   const { B, T, D, K } = s;

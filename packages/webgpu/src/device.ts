@@ -33,8 +33,16 @@ export interface AdapterInfoSummary {
   backend: Backend;
   /** Adapter feature level requested ('core' for a real GPU, 'compatibility' for GL ES). */
   featureLevel: 'core' | 'compatibility';
-  /** Mesa's CPU renderer (no GPU): slow dispatches, no f16. */
+  /** Mesa's CPU renderer (no GPU): slow dispatches, no f16 on its OpenGL ES path. */
   isLlvmpipe: boolean;
+  /**
+   * A CPU renderer: llvmpipe (OpenGL ES or Vulkan, i.e. lavapipe), SwiftShader, or any adapter Dawn
+   * marks as a fallback adapter. Selects the 'llvmpipe' kernel family (see kernelFamily()).
+   */
+  software: boolean;
+  /** Subgroup sizes the adapter reports (0 when it has no `subgroups` feature). */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
   /** llvmpipe only: 32-bit SIMD lanes per invocation batch (8 at 256-bit, 16 at 512-bit); else 0. */
   simdLanes: number;
   /** Dawn flags passed to create(). */
@@ -84,7 +92,7 @@ const LIMIT_NAMES = [
 function readLimits(l: GPUSupportedLimits): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of LIMIT_NAMES) {
-    const v = (l as unknown as Record<string, unknown>)[k];
+    const v: unknown = Reflect.get(l, k);
     if (typeof v === 'number') out[k] = v;
   }
   return out;
@@ -185,8 +193,10 @@ async function initDevice(): Promise<GPUDevice> {
     if (k.startsWith('min')) continue; // alignments: keep defaults
     requiredLimits[k] = v;
   }
+  // Optional features the kernels specialise on: f16 weight storage (kernels/matmul-tiled.wgsl)
+  // and subgroup reductions (kernels/rows.wgsl).
   const requiredFeatures: GPUFeatureName[] = [];
-  if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  for (const f of ['shader-f16', 'subgroups'] as const) if (adapter.features.has(f)) requiredFeatures.push(f);
   const device = await adapter.requestDevice({
     requiredLimits,
     requiredFeatures,
@@ -210,7 +220,11 @@ async function initDevice(): Promise<GPUDevice> {
   const ai = adapter.info;
   const description = ai.description ?? '';
   const devName = ai.device ?? '';
-  const isLlvmpipe = /llvmpipe/i.test(`${devName} ${description} ${ai.vendor} ${ai.architecture}`);
+  const names = `${devName} ${description} ${ai.vendor} ${ai.architecture}`;
+  const isLlvmpipe = /llvmpipe/i.test(names);
+  // Newer than this package's GPUAdapterInfo type (subgroup sizes, isFallbackAdapter).
+  const infoNumber = (k: string): number => Number(Reflect.get(ai, k) ?? 0);
+  const hasSubgroups = device.features.has('subgroups');
   infoRef = {
     vendor: ai.vendor ?? '',
     architecture: ai.architecture ?? '',
@@ -219,6 +233,9 @@ async function initDevice(): Promise<GPUDevice> {
     backend,
     featureLevel: backend === 'opengles' ? 'compatibility' : 'core',
     isLlvmpipe,
+    software: isLlvmpipe || /swiftshader/i.test(names) || Reflect.get(ai, 'isFallbackAdapter') === true,
+    subgroupMinSize: hasSubgroups ? infoNumber('subgroupMinSize') : 0,
+    subgroupMaxSize: hasSubgroups ? infoNumber('subgroupMaxSize') : 0,
     simdLanes: isLlvmpipe ? Number(/(\d+)-bits/.exec(devName)?.[1] ?? 256) / 32 : 0,
     flags: usedFlags,
     features: [...device.features].map(String).sort(),
@@ -272,6 +289,50 @@ export function hasDevice(): boolean {
 export function adapterInfo(): AdapterInfoSummary {
   if (!infoRef) throw new WebGPUError('WebGPU: adapterInfo() called before getDevice() resolved');
   return infoRef;
+}
+
+// ---- kernel family -----------------------------------------------------------------------------
+
+/**
+ * Which variant of each hot kernel runs: 'llvmpipe' — kernels tuned for CPU renderers (per-lane
+ * register tiles, no workgroup memory; also used on SwiftShader) — or 'gpu' — workgroup-memory
+ * tiles, wide workgroups and subgroup reductions for real GPUs. Chosen by the adapter
+ * (`adapterInfo().software`); `KTS_WEBGPU_KERNELS=gpu|llvmpipe` or setKernelFamily() force one
+ * (tests force 'gpu' on llvmpipe so that the GPU variants run in CI).
+ */
+export type KernelFamily = 'llvmpipe' | 'gpu';
+let familyOverride: KernelFamily | null = null;
+
+export function kernelFamily(): KernelFamily {
+  if (familyOverride) return familyOverride;
+  const env = globalThis.process?.env?.KTS_WEBGPU_KERNELS;
+  if (env === 'gpu' || env === 'llvmpipe') return env;
+  if (env !== undefined && env !== '' && env !== 'auto') {
+    throw new WebGPUError(`KTS_WEBGPU_KERNELS must be 'gpu', 'llvmpipe' or 'auto', got '${env}'`);
+  }
+  return adapterInfo().software ? 'llvmpipe' : 'gpu';
+}
+
+/** Forces a kernel family (null: back to KTS_WEBGPU_KERNELS / the adapter's). Returns the previous override. */
+export function setKernelFamily(family: KernelFamily | null): KernelFamily | null {
+  const prev = familyOverride;
+  familyOverride = family;
+  return prev;
+}
+
+/** Whether the device was created with an optional feature (e.g. 'shader-f16', 'subgroups'). */
+export function hasFeature(name: string): boolean {
+  return deviceRef !== null && deviceRef.features.has(name);
+}
+
+/** Throws the clear message for float16 storage on an adapter without shader-f16. */
+export function requireF16(what: string): void {
+  if (hasFeature('shader-f16')) return;
+  const name = infoRef ? (infoRef.device || infoRef.description || infoRef.vendor).replace(/-+$/, '') : 'this adapter';
+  throw new WebGPUError(
+    `${what}: float16 storage needs the WebGPU feature 'shader-f16', which ${name} does not have; use float32 ` +
+      `(e.g. loadModel without dtype 'float16' / the CLI without --dtype f16)`,
+  );
 }
 
 /** Destroys the device and drops the Dawn references so Node can exit. Safe to call twice. */

@@ -16,6 +16,7 @@ export class CpuStorage implements Storage {
 /** Large float arrays come on SharedArrayBuffers so matmul workers can read them (threads.ts). */
 export function allocTyped(dtype: DType, n: number): TypedArray {
   if (dtype === 'int32') return new Int32Array(n);
+  if (dtype === 'float16') throw new Error('the cpu backend does not store float16 (a WebGPU storage type for weights); use float32');
   return allocFloat(dtype, n);
 }
 

@@ -5,7 +5,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { DType, Storage } from '@kts/tensor';
-import { currentDevice, hasDevice, WebGPUError } from '../device.ts';
+import { currentDevice, hasDevice, requireF16, WebGPUError } from '../device.ts';
 import { currentPool, type BufferPool } from '../pool.ts';
 import { elementwise, type WType } from '../kernels/elementwise.ts';
 
@@ -38,7 +38,16 @@ const registry = new FinalizationRegistry<Handle>((h) => {
 export function wtype(dtype: DType): WType {
   if (dtype === 'float32') return 'f32';
   if (dtype === 'int32') return 'i32';
-  throw new WebGPUError(`the webgpu backend does not support ${dtype} (supports float32, int32)`);
+  if (dtype === 'float16') {
+    requireF16('webgpu');
+    return 'f16';
+  }
+  throw new WebGPUError(`the webgpu backend does not support ${dtype} (supports float32, int32, float16 with shader-f16)`);
+}
+
+/** Bytes of a buffer holding `length` elements of `type` (at least 4, a multiple of 4). */
+export function storageBytes(length: number, type: WType): number {
+  return Math.max(4, Math.ceil((length * (type === 'f16' ? 2 : 4)) / 4) * 4);
 }
 
 export class WebGPUStorage implements Storage {
@@ -123,12 +132,12 @@ export function allocStorage(length: number, dtype: DType): WebGPUStorage {
   currentDevice(); // clear error when there is no device (lost / not initialised)
   const pool = currentPool();
   maybeCollect(pool);
-  const buf = pool.acquire(Math.max(4, length * 4));
+  const buf = pool.acquire(storageBytes(length, type));
   const handle: Handle = { buf, pool };
   const s = new WebGPUStorage(dtype, length, handle);
   registry.register(s, handle, s);
   if (debug.poison && length > 0) {
-    elementwise('bitcast<__TO__>(p.bits)'.replace('__TO__', type), [length], { buffer: buf, type, offset: 0, strides: [1] }, [], {
+    elementwise(type === 'f16' ? 'f16(bitcast<f32>(p.bits))' : `bitcast<${type}>(p.bits)`, [length], { buffer: buf, type, offset: 0, strides: [1] }, [], {
       bits: 0x7fc00000,
       label: 'poison',
     });

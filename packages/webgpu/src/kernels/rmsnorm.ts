@@ -1,5 +1,5 @@
 /**
- * Runner for kernels/fused-rmsnorm.wgsl: HF LlamaRMSNorm y = w ∘ x / sqrt(mean(x²) + eps) over
+ * Runner for kernels/rmsnorm.wgsl: HF LlamaRMSNorm y = w ∘ x / sqrt(mean(x²) + eps) over
  * the last axis of a contiguous f32 [rows, N] buffer, forward (saving r = 1/rms per row) and
  * backward (dx in one pass; dw as row-chunk partial sums + one reduction pass), plus float64
  * CPU references.
@@ -7,12 +7,12 @@
  * maxStorageBufferBindingSize.
  */
 import { wgsl } from '@kts/kernels';
-import { currentBatch, type Batch } from '../kernel.ts';
+import { currentBatch, type Batch } from '../dispatch.ts';
 import { currentPool } from '../pool.ts';
-import { ceilDiv, needElems, Uniforms } from './fused-common.ts';
-import { planRows, rowCodeCache, type RowPlan } from './fused-rows.ts';
+import { ceilDiv, needElems, Uniforms } from './common.ts';
+import { planRows, rowCodeCache, type RowPlan } from './rows.ts';
 
-export const RMSNORM_WGSL: string = wgsl['fused-rmsnorm'];
+export const RMSNORM_WGSL: string = wgsl['rmsnorm'];
 const code = rowCodeCache(RMSNORM_WGSL);
 
 /** Rows summed per dW partial (one workgroup row of the dW grid). */

@@ -1,5 +1,5 @@
-// fused-rmsnorm.wgsl — HF LlamaRMSNorm over the last axis, forward and backward.
-// (Prefixed with kernels/fused-rows.wgsl: V units, G lanes per row, group reductions.)
+// rmsnorm.wgsl — HF LlamaRMSNorm over the last axis, forward and backward.
+// (Prefixed with kernels/rows.wgsl: V units, G lanes per row, group reductions.)
 //
 //   rms_fwd:     r = 1 / sqrt(mean(X²) + eps) per row;  Y = W ∘ (X · r);  RINV[row] = r (saved)
 //   rms_bwd_dx:  c = Σ G∘W∘X;  dX = r · (G∘W) − X · (r³ · c / N)

@@ -1,5 +1,5 @@
-// fused-softmax.wgsl — softmax / logSoftmax over the last axis, forward and backward.
-// (Prefixed with kernels/fused-rows.wgsl: V units, G lanes per row, group reductions.)
+// softmax.wgsl — softmax / logSoftmax over the last axis, forward and backward.
+// (Prefixed with kernels/rows.wgsl: V units, G lanes per row, group reductions.)
 //
 //   softmax_fwd:     Y = exp(X − M) / S per row, M = row max, S = Σ exp(X − M) (one online pass
 //                    for M and S, one pass writing Y). A row that is all −∞ gives zeros, as the

@@ -1,5 +1,5 @@
-// fused-cross-entropy.wgsl — per-row cross-entropy of logits against int32 class targets.
-// (Prefixed with kernels/fused-rows.wgsl: V units, G lanes per row, group reductions.)
+// cross-entropy.wgsl — per-row cross-entropy of logits against int32 class targets.
+// (Prefixed with kernels/rows.wgsl: V units, G lanes per row, group reductions.)
 //
 //   ce_fwd: lse = logsumexp(X[row]) (one online pass), LOSS[row] = lse − X[row, t] with
 //           t = T[row]; 0 where t == ignoreIndex; NaN where t is out of [0, N). LSE saved.

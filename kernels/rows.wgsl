@@ -1,5 +1,5 @@
-// fused-rows.wgsl — shared prelude of the row kernels (fused-softmax, fused-rmsnorm, fused-kl,
-// fused-cross-entropy): kernels/fused-rows.ts prepends it to each of their sources.
+// rows.wgsl — shared prelude of the row kernels (fused-softmax, fused-rmsnorm, fused-kl,
+// fused-cross-entropy): kernels/rows.ts prepends it to each of their sources.
 //
 // Layout: a row kernel sees its tensors as [rows, N] row-major contiguous f32. G lanes share
 // one row (G ∈ {1, 2, 4, …, WG}; RPW = WG / G rows per workgroup); lane `gl` of a group takes

@@ -1,5 +1,5 @@
-// fused-kl.wgsl — KL(softmax(P) ‖ softmax(Q)) per row over the last axis (vocabulary), fused.
-// (Prefixed with kernels/fused-rows.wgsl: V units, G lanes per row, group reductions.)
+// kl.wgsl — KL(softmax(P) ‖ softmax(Q)) per row over the last axis (vocabulary), fused.
+// (Prefixed with kernels/rows.wgsl: V units, G lanes per row, group reductions.)
 //
 //   kl_fwd: one pass over P and Q logits keeps, per lane, online maxima mp, mq and
 //           sp = Σ exp(p − mp), sq = Σ exp(q − mq), a = Σ exp(p − mp)·(p − q) (rescaled with

@@ -1,5 +1,5 @@
 /**
- * Runner for kernels/fused-kl.wgsl: per-row KL(softmax(p) ‖ softmax(q)) over the last axis of
+ * Runner for kernels/kl.wgsl: per-row KL(softmax(p) ‖ softmax(q)) over the last axis of
  * two contiguous f32 [rows, N] logit buffers in one pass (as klDivLogits in
  * packages/tensor/src/attention.ts), and its backward wrt either or both logit sets, plus
  * float64 CPU references.
@@ -9,11 +9,11 @@
  */
 import { wgsl } from '@kts/kernels';
 import { WebGPUError } from '../device.ts';
-import { currentBatch, type Batch } from '../kernel.ts';
-import { needElems, Uniforms } from './fused-common.ts';
-import { planRows, rowCodeCache, type RowPlan } from './fused-rows.ts';
+import { currentBatch, type Batch } from '../dispatch.ts';
+import { needElems, Uniforms } from './common.ts';
+import { planRows, rowCodeCache, type RowPlan } from './rows.ts';
 
-export const KL_WGSL: string = wgsl['fused-kl'];
+export const KL_WGSL: string = wgsl['kl'];
 const code = rowCodeCache(KL_WGSL);
 
 const uniforms = (rows: number, N: number, nu: number): ArrayBuffer => new Uniforms().u32(rows).u32(N).u32(nu).f32(-Infinity).build();

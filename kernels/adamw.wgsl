@@ -1,4 +1,4 @@
-// fused-adamw.wgsl — one AdamW step (torch.optim.AdamW semantics, as AdamW.step in
+// adamw.wgsl — one AdamW step (torch.optim.AdamW semantics, as AdamW.step in
 // packages/tensor/src/optim.ts) updating param, exp_avg and exp_avg_sq in place:
 //   m ← β₁·m + (1 − β₁)·g
 //   v ← β₂·v + (1 − β₂)·g²

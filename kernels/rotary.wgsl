@@ -1,4 +1,4 @@
-// fused-rotary.wgsl — HF rotary position embedding (rotate_half convention), fwd and bwd.
+// rotary.wgsl — HF rotary position embedding (rotate_half convention), fwd and bwd.
 //
 //   rot_fwd: out = x·cos + rotate_half(x)·sin,  rotate_half(x) = cat(−x₂, x₁) (halves of D):
 //              out[d]     = x[d]·cos[d]         − x[d+h]·sin[d]

@@ -1,5 +1,5 @@
 /**
- * Runner for kernels/fused-softmax.wgsl: softmax and logSoftmax over the last axis of a
+ * Runner for kernels/softmax.wgsl: softmax and logSoftmax over the last axis of a
  * contiguous f32 [rows, N] buffer, forward and backward, plus float64 CPU references.
  *
  *   softmaxForward(x, y, rows, N)          y = softmax(x) (all −∞ rows → zeros)
@@ -10,11 +10,11 @@
  * Limits: rows·N·4 bytes ≤ maxStorageBufferBindingSize.
  */
 import { wgsl } from '@kts/kernels';
-import { currentBatch, type Batch } from '../kernel.ts';
-import { needElems, Uniforms } from './fused-common.ts';
-import { planRows, rowCodeCache, type RowPlan } from './fused-rows.ts';
+import { currentBatch, type Batch } from '../dispatch.ts';
+import { needElems, Uniforms } from './common.ts';
+import { planRows, rowCodeCache, type RowPlan } from './rows.ts';
 
-export const SOFTMAX_WGSL: string = wgsl['fused-softmax'];
+export const SOFTMAX_WGSL: string = wgsl['softmax'];
 const code = rowCodeCache(SOFTMAX_WGSL);
 
 function run(entry: string, bufs: GPUBuffer[], rows: number, N: number, batch: Batch, plan?: RowPlan): void {

@@ -1,5 +1,5 @@
 /**
- * Runner for kernels/fused-cross-entropy.wgsl: per-row cross-entropy of contiguous f32 logits
+ * Runner for kernels/cross-entropy.wgsl: per-row cross-entropy of contiguous f32 logits
  * [rows, N] against int32 targets [rows] with an ignore index (loss 0 and zero gradient there),
  * forward (loss, and logsumexp saved per row) and backward (g·(softmax − onehot)), plus float64
  * CPU references. Out-of-range targets give NaN losses.
@@ -7,11 +7,11 @@
  * maxStorageBufferBindingSize.
  */
 import { wgsl } from '@kts/kernels';
-import { currentBatch, type Batch } from '../kernel.ts';
-import { needElems, Uniforms } from './fused-common.ts';
-import { planRows, rowCodeCache, type RowPlan } from './fused-rows.ts';
+import { currentBatch, type Batch } from '../dispatch.ts';
+import { needElems, Uniforms } from './common.ts';
+import { planRows, rowCodeCache, type RowPlan } from './rows.ts';
 
-export const CROSS_ENTROPY_WGSL: string = wgsl['fused-cross-entropy'];
+export const CROSS_ENTROPY_WGSL: string = wgsl['cross-entropy'];
 const code = rowCodeCache(CROSS_ENTROPY_WGSL);
 
 const uniforms = (rows: number, N: number, nu: number, ignoreIndex: number): ArrayBuffer =>

@@ -1,14 +1,14 @@
 /**
  * Shared planning for the row kernels (fused-softmax, fused-rmsnorm, fused-kl,
  * fused-cross-entropy): they all see [rows, N] row-major f32 tensors and reduce along N. The
- * WGSL prelude kernels/fused-rows.wgsl (units, lanes per row, group reductions) is prepended
+ * WGSL prelude kernels/rows.wgsl (units, lanes per row, group reductions) is prepended
  * to each kernel source. Not a kernel itself.
  */
 import { wgsl } from '@kts/kernels';
 import { WebGPUError } from '../device.ts';
-import { ceilDiv, fusedLanes, grid2d, nextPow2, prevPow2, specialize } from './fused-common.ts';
+import { ceilDiv, fusedLanes, grid2d, nextPow2, prevPow2, specialize } from './common.ts';
 
-export const ROWS_PRELUDE_WGSL: string = wgsl['fused-rows'];
+export const ROWS_PRELUDE_WGSL: string = wgsl['rows'];
 
 export interface RowPlan {
   wg: number;

@@ -1,5 +1,6 @@
 /**
- * Runner for kernels/fused-attention.wgsl: flash-style attention forward (O and per-row
+ * Runner for kernels/attention-forward.wgsl and attention-backward.wgsl (each prefixed with
+ * kernels/attention-common.wgsl): flash-style attention forward (O and per-row
  * logsumexp L) and backward (dQ, dK, dV by recomputation from L), on GPUBuffers, plus float64
  * CPU references (`attentionReference`, `attentionBackwardReference`) for tests and benchmarks.
  *
@@ -12,12 +13,15 @@
  */
 import { wgsl } from '@kts/kernels';
 import { currentDevice, WebGPUError } from '../device.ts';
-import { currentBatch, type Batch } from '../kernel.ts';
+import { currentBatch, type Batch } from '../dispatch.ts';
 import { currentPool } from '../pool.ts';
-import { ceilDiv, fusedLanes, needElems, needInts, nextPow2, Uniforms, variantCache } from './fused-common.ts';
+import { ceilDiv, fusedLanes, needElems, needInts, nextPow2, Uniforms, variantCache } from './common.ts';
 
-export const ATTENTION_WGSL: string = wgsl['fused-attention'];
-const variant = variantCache(ATTENTION_WGSL);
+export const ATTENTION_COMMON_WGSL: string = wgsl['attention-common'];
+export const ATTENTION_FORWARD_WGSL: string = wgsl['attention-forward'];
+export const ATTENTION_BACKWARD_WGSL: string = wgsl['attention-backward'];
+const forwardVariant = variantCache(`${ATTENTION_COMMON_WGSL}\n${ATTENTION_FORWARD_WGSL}`);
+const backwardVariant = variantCache(`${ATTENTION_COMMON_WGSL}\n${ATTENTION_BACKWARD_WGSL}`);
 
 /** Offset and [b, h, t] strides (elements) of a [B, heads, T, D] tensor with d contiguous. */
 export interface Layout3 {
@@ -173,7 +177,7 @@ function checkInputs(s: AttentionShape, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer
 
 function code(plan: AttentionPlan, s: AttentionShape, kernel: 'forward' | 'dq' | 'dkdv'): string {
   const fwd = kernel === 'forward';
-  return variant(
+  return (fwd ? forwardVariant : backwardVariant)(
     { VEC4: plan.vec4, MASK: !!s.mask },
     {
       WG: plan.wg, D: s.D,

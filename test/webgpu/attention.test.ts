@@ -1,6 +1,6 @@
 /**
- * kernels/fused-attention.wgsl (forward O, L and backward dQ, dK, dV) against the float64 CPU
- * references in kernels/fused-attention.ts, at the GPUBuffer level.
+ * kernels/attention.wgsl (forward O, L and backward dQ, dK, dV) against the float64 CPU
+ * references in kernels/attention.ts, at the GPUBuffer level.
  *
  * Inputs are random in ±[0.5, 1.5) (never zero); masks mix finite values with −∞ (padding);
  * every output buffer is poisoned with NaN before the run. Tolerances:
@@ -19,7 +19,7 @@ import {
   attentionBackward, attentionBackwardReference, attentionForward, attentionReference, planAttention,
   type AttentionShape, type Layout3, type MaskFn, type MaskLayout,
 } from '@kts/webgpu/kernels';
-import { assertClose, download, maxAbs, release, Rng, upload } from './fused-helpers.ts';
+import { assertClose, download, maxAbs, release, Rng, upload } from './helpers.ts';
 
 interface Case {
   name?: string;

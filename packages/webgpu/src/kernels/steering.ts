@@ -1,5 +1,5 @@
 /**
- * Runner for kernels/fused-steering.wgsl: out = h + mask[b,t] · Σ_k coeffs[b,k] · v[(b,)k,:] in
+ * Runner for kernels/steering.wgsl: out = h + mask[b,t] · Σ_k coeffs[b,k] · v[(b,)k,:] in
  * one dispatch (as addSteering in packages/tensor/src/attention.ts), and the backward pass
  * (dh = g needs no kernel; dvectors, dcoeffs in three small dispatches through
  * gs[b,:] = Σ_t mask·g), plus float64 CPU references.
@@ -9,12 +9,12 @@
  */
 import { wgsl } from '@kts/kernels';
 import { WebGPUError } from '../device.ts';
-import { currentBatch, type Batch } from '../kernel.ts';
+import { currentBatch, type Batch } from '../dispatch.ts';
 import { currentPool } from '../pool.ts';
-import { ceilDiv, fusedLanes, needElems, needInts, Uniforms } from './fused-common.ts';
-import { rowCodeCache, type RowPlan } from './fused-rows.ts';
+import { ceilDiv, fusedLanes, needElems, needInts, Uniforms } from './common.ts';
+import { rowCodeCache, type RowPlan } from './rows.ts';
 
-export const STEERING_WGSL: string = wgsl['fused-steering'];
+export const STEERING_WGSL: string = wgsl['steering'];
 const code = rowCodeCache(STEERING_WGSL);
 
 export interface SteeringShape {

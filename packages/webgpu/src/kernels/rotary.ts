@@ -1,5 +1,5 @@
 /**
- * Runner for kernels/fused-rotary.wgsl: HF rotary embedding x·cos + rotate_half(x)·sin over the
+ * Runner for kernels/rotary.wgsl: HF rotary embedding x·cos + rotate_half(x)·sin over the
  * last axis (forward) and its transpose (backward), with cos/sin as strided broadcast views,
  * plus float64 CPU references.
  * Layouts: x/g/out contiguous [A0, A1, A2, D] (pad leading dims with 1); cos/sin: offset and
@@ -8,10 +8,10 @@
  */
 import { wgsl } from '@kts/kernels';
 import { WebGPUError } from '../device.ts';
-import { currentBatch, type Batch } from '../kernel.ts';
-import { ceilDiv, fusedLanes, grid2d, needElems, needInts, Uniforms, variantCache } from './fused-common.ts';
+import { currentBatch, type Batch } from '../dispatch.ts';
+import { ceilDiv, fusedLanes, grid2d, needElems, needInts, Uniforms, variantCache } from './common.ts';
 
-export const ROTARY_WGSL: string = wgsl['fused-rotary'];
+export const ROTARY_WGSL: string = wgsl['rotary'];
 const variant = variantCache(ROTARY_WGSL);
 
 export interface TableLayout {

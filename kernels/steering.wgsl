@@ -1,5 +1,5 @@
-// fused-steering.wgsl — residual-stream steering in one pass, and its backward.
-// (Prefixed with kernels/fused-rows.wgsl for V units, splat/hsum and groupSum4; G = WG.)
+// steering.wgsl — residual-stream steering in one pass, and its backward.
+// (Prefixed with kernels/rows.wgsl for V units, splat/hsum and groupSum4; G = WG.)
 //
 //   steer_fwd:  OUT[b,t,:] = H[b,t,:] + MASK[b,t] · Σ_k COEF[b,k] · VEC[(b,)k,:]
 //               lanes over D units; each lane forms its slice of delta[b] once (K loads) and

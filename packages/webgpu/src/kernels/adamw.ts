@@ -1,5 +1,5 @@
 /**
- * Runner for kernels/fused-adamw.wgsl: one in-place AdamW step (torch semantics, as AdamW in
+ * Runner for kernels/adamw.wgsl: one in-place AdamW step (torch semantics, as AdamW in
  * packages/tensor/src/optim.ts) on GPUBuffers param, grad, exp_avg (m), exp_avg_sq (v) of n f32
  * values in one dispatch, plus a float64 CPU reference.
  *
@@ -11,10 +11,10 @@
  */
 import { wgsl } from '@kts/kernels';
 import { WebGPUError } from '../device.ts';
-import { currentBatch, type Batch } from '../kernel.ts';
-import { ceilDiv, fusedLanes, grid2d, needElems, Uniforms, variantCache } from './fused-common.ts';
+import { currentBatch, type Batch } from '../dispatch.ts';
+import { ceilDiv, fusedLanes, grid2d, needElems, Uniforms, variantCache } from './common.ts';
 
-export const ADAMW_WGSL: string = wgsl['fused-adamw'];
+export const ADAMW_WGSL: string = wgsl['adamw'];
 const variant = variantCache(ADAMW_WGSL);
 
 export interface AdamWParams {
