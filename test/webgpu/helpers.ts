@@ -1,9 +1,12 @@
 /**
- * Shared helpers of the fused-kernel tests (test/webgpu/fused*.test.ts): deterministic non-zero
- * random inputs, NaN-poisoned output buffers, readback and tolerance checks.
+ * Shared helpers of the kernel tests (test/webgpu/<kernel>.test.ts): deterministic non-zero
+ * random inputs, NaN-poisoned output buffers, readback and tolerance checks, f16 uploads, the
+ * kernel families, and random shapes for the row kernels.
  */
 import assert from 'node:assert/strict';
-import { getPipelineAsync, currentDevice, currentPool, readBuffer, writeBuffer } from '@kts/webgpu';
+import fc from 'fast-check';
+import { getPipelineAsync, currentDevice, currentPool, readBuffer, setKernelFamily, writeBuffer, type KernelFamily } from '@kts/webgpu';
+import { fusedLanes, planRows, type RowPlan } from '@kts/webgpu/kernels';
 
 /** Deterministic generator (LCG), independent of fast-check's so shrinking stays reproducible. */
 export class Rng {
@@ -147,4 +150,52 @@ export function uploadF16(data: Float32Array): { buffer: GPUBuffer; rounded: Flo
   const buf = currentPool().acquire(Math.max(4, bits.byteLength));
   writeBuffer(buf, bits);
   return { buffer: buf, rounded };
+}
+
+// ---- kernel families and the row kernels -----------------------------------------------------
+
+/** Both kernel families: every GPU variant also runs here (forced on llvmpipe in CI). */
+export const FAMILIES: readonly KernelFamily[] = ['llvmpipe', 'gpu'];
+
+/** Runs fn with the kernel family forced (restored afterwards). */
+export async function withFamily<T>(family: KernelFamily, fn: () => Promise<T>): Promise<T> {
+  const prev = setKernelFamily(family);
+  try {
+    return await fn();
+  } finally {
+    setKernelFamily(prev);
+  }
+}
+
+/** A row-kernel case: [rows, N], lanes per row g (0 = the planner's choice), input seed. */
+export interface RowShape {
+  rows: number;
+  N: number;
+  g: number;
+  seed: number;
+}
+
+/** N: 1, primes, vec4 and scalar, non-multiples of the lane counts. */
+const ROW_NS = [1, 2, 3, 7, 8, 13, 64, 100, 257, 1000];
+const LANES: Record<KernelFamily, number[]> = { llvmpipe: [0, 1, 2, 4, 16], gpu: [0, 1, 4, 32, 256] };
+
+/** Random row shapes for a family (lanes per row from that family's range). */
+export function rowShapes(family: KernelFamily): fc.Arbitrary<RowShape> {
+  return fc.record({
+    rows: fc.integer({ min: 1, max: 40 }),
+    N: fc.constantFrom(...ROW_NS),
+    g: fc.constantFrom(...LANES[family]),
+    seed: fc.integer({ min: 1, max: 1 << 30 }),
+  });
+}
+
+/** The plan a row case runs with (g capped at the family's workgroup size). */
+export function rowPlan(s: RowShape, family: KernelFamily): RowPlan {
+  const wg = fusedLanes(family);
+  return planRows(s.rows, s.N, { family, ...(s.g ? { g: Math.min(s.g, wg) } : {}) });
+}
+
+/** A property over random row shapes, for each family (the plan is passed to the case). */
+export function rowProperty(family: KernelFamily, run: (s: RowShape, plan: RowPlan) => Promise<void>, numRuns = 12): () => Promise<void> {
+  return () => withFamily(family, () => fc.assert(fc.asyncProperty(rowShapes(family), (s) => run(s, rowPlan(s, family))), { numRuns }));
 }

@@ -43,6 +43,12 @@ export interface AdapterInfoSummary {
   /** Subgroup sizes the adapter reports (0 when it has no `subgroups` feature). */
   subgroupMinSize: number;
   subgroupMaxSize: number;
+  /**
+   * The kernels' subgroup reductions may run: the device has `subgroups` and, checked once by a
+   * probe dispatch, its subgroups are consecutive runs of local_invocation_index (WGSL does not
+   * promise that; the reductions use slot = index / subgroup size).
+   */
+  subgroupReductions: boolean;
   /** llvmpipe only: 32-bit SIMD lanes per invocation batch (8 at 256-bit, 16 at 512-bit); else 0. */
   simdLanes: number;
   /** Dawn flags passed to create(). */
@@ -236,13 +242,49 @@ async function initDevice(): Promise<GPUDevice> {
     software: isLlvmpipe || /swiftshader/i.test(names) || Reflect.get(ai, 'isFallbackAdapter') === true,
     subgroupMinSize: hasSubgroups ? infoNumber('subgroupMinSize') : 0,
     subgroupMaxSize: hasSubgroups ? infoNumber('subgroupMaxSize') : 0,
+    subgroupReductions: false,
     simdLanes: isLlvmpipe ? Number(/(\d+)-bits/.exec(devName)?.[1] ?? 256) / 32 : 0,
     flags: usedFlags,
     features: [...device.features].map(String).sort(),
     limits: readLimits(device.limits),
   };
+  infoRef.subgroupReductions = hasSubgroups && (await subgroupsAreContiguous(device));
   deviceRef = device;
   return device;
+}
+
+/** Probe: 256 invocations record whether subgroup_invocation_id == index % subgroup_size. */
+async function subgroupsAreContiguous(device: GPUDevice): Promise<boolean> {
+  const n = 256;
+  const code = `enable subgroups;
+@group(0) @binding(0) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(${n}) fn main(@builtin(local_invocation_index) i: u32,
+    @builtin(subgroup_invocation_id) s: u32, @builtin(subgroup_size) sz: u32) {
+  out[i] = select(0u, sz, s == i % sz);
+}`;
+  const buf = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }));
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    enc.copyBufferToBuffer(buf, 0, read, 0, n * 4);
+    device.queue.submit([enc.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const sizes = new Uint32Array(read.getMappedRange().slice(0));
+    read.unmap();
+    const sz = sizes[0]!;
+    return sz > 0 && (sz & (sz - 1)) === 0 && sizes.every((v) => v === sz);
+  } catch {
+    return false;
+  } finally {
+    buf.destroy();
+    read.destroy();
+  }
 }
 
 function runDestroyHooks(): void {

@@ -48,6 +48,7 @@ export function shutdownWebGPU(): void {
 export { webgpuBackend, WebGPUStorage, webgpuDebug, gcPolicy, collectGarbage, checkIndexErrors } from './backend.ts';
 export {
   getDevice, currentDevice, hasDevice, adapterInfo, destroyDevice, checkStorageBufferSize, checkWorkgroupLimits,
+  kernelFamily, setKernelFamily, hasFeature, requireF16, type KernelFamily,
   throwPendingErrors, onDeviceDestroyed, WebGPUError, type AdapterInfoSummary,
 } from './device.ts';
 export {

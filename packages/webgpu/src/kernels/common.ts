@@ -15,7 +15,7 @@
  *    128-wide head dim is processed as two 64-wide chunks with their own arrays).
  * Files using `$` chunks are valid WGSL only after specialize().
  */
-import { adapterInfo, currentDevice, WebGPUError } from '../device.ts';
+import { adapterInfo, currentDevice, kernelFamily, WebGPUError, type KernelFamily } from '../device.ts';
 
 /** Keeps/blanks `//#if` blocks and rewrites `const NAME: u32 = ...;` lines. */
 export function specialize(
@@ -105,12 +105,12 @@ export function variantCache(
 }
 
 /**
- * Invocations per workgroup for the fused kernels: llvmpipe's SIMD width (8 or 16 lanes: a
- * workgroup runs as one SIMD thread there), 64 on a real GPU.
+ * Invocations per workgroup for the row and elementwise kernels: on the 'llvmpipe' family the
+ * SIMD width (8 or 16 lanes: a workgroup runs as one SIMD thread there), 256 on GPUs.
  */
-export function fusedLanes(): number {
-  const info = adapterInfo();
-  return info.isLlvmpipe ? Math.max(4, info.simdLanes || 8) : 64;
+export function fusedLanes(family: KernelFamily = kernelFamily()): number {
+  if (family === 'gpu') return 256;
+  return Math.max(4, adapterInfo().simdLanes || 8);
 }
 
 export const ceilDiv = (a: number, b: number): number => Math.floor((a + b - 1) / b);

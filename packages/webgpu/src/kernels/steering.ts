@@ -8,11 +8,11 @@
  * Limits: B, K ≤ 65535; every binding ≤ maxStorageBufferBindingSize.
  */
 import { wgsl } from '@kts/kernels';
-import { WebGPUError } from '../device.ts';
+import { kernelFamily, WebGPUError } from '../device.ts';
 import { currentBatch, type Batch } from '../dispatch.ts';
 import { currentPool } from '../pool.ts';
 import { ceilDiv, fusedLanes, needElems, needInts, Uniforms } from './common.ts';
-import { rowCodeCache, type RowPlan } from './rows.ts';
+import { rowCodeCache, useSubgroups, type RowPlan } from './rows.ts';
 
 export const STEERING_WGSL: string = wgsl['steering'];
 const code = rowCodeCache(STEERING_WGSL);
@@ -26,34 +26,40 @@ export interface SteeringShape {
   perSequence: boolean;
 }
 
-/** Time steps per workgroup in the forward pass (delta is recomputed once per TT steps). */
-const TT = 32;
+/**
+ * Time steps per workgroup in the forward pass (delta is recomputed once per TT steps): long
+ * runs on llvmpipe (two cores), short ones on GPUs (more workgroups in flight).
+ */
+const TT = { llvmpipe: 32, gpu: 8 };
 
-function plan(s: SteeringShape): { pl: RowPlan; u: ArrayBuffer } {
+function plan(s: SteeringShape): { pl: RowPlan; u: ArrayBuffer; tt: number } {
   const { B, T, D, K } = s;
   needInts('addSteering', { B, T, D, K }, 1);
   if (B > 65535 || K > 65535) throw new WebGPUError(`addSteering: B = ${B}, K = ${K} must be ≤ 65535`);
-  const wg = fusedLanes();
+  const family = kernelFamily();
+  const wg = fusedLanes(family);
   const vec4 = D % 4 === 0;
   const nu = vec4 ? D / 4 : D;
-  const pl: RowPlan = { wg, g: wg, vec4, nu, grid: [ceilDiv(nu, wg), B, 1] };
-  const u = new Uniforms().u32(B).u32(T).u32(D).u32(nu).u32(K).u32(s.perSequence ? 1 : 0).u32(TT).build();
-  return { pl, u };
+  const tt = TT[family];
+  // One group of WG lanes (steer_dcoef reduces over the whole workgroup).
+  const pl: RowPlan = { wg, g: wg, vec4, nu, grid: [ceilDiv(nu, wg), B, 1], subgroups: useSubgroups(family, wg) };
+  const u = new Uniforms().u32(B).u32(T).u32(D).u32(nu).u32(K).u32(s.perSequence ? 1 : 0).u32(tt).build();
+  return { pl, u, tt };
 }
 
 export function steeringForward(
   h: GPUBuffer, vectors: GPUBuffer, coeffs: GPUBuffer, mask: GPUBuffer, out: GPUBuffer, s: SteeringShape,
   batch: Batch = currentBatch(),
 ): void {
-  const { pl, u } = plan(s);
+  const { pl, u, tt } = plan(s);
   const { B, T, D, K } = s;
   needElems('addSteering', 'h', h, B * T * D);
   needElems('addSteering', 'out', out, B * T * D);
   needElems('addSteering', 'vectors', vectors, (s.perSequence ? B : 1) * K * D);
   needElems('addSteering', 'coeffs', coeffs, B * K);
   needElems('addSteering', 'mask', mask, B * T);
-  const tz = ceilDiv(T, TT);
-  if (tz > 65535) throw new WebGPUError(`addSteering: T = ${T} too long (T/${TT} > 65535)`);
+  const tz = ceilDiv(T, tt);
+  if (tz > 65535) throw new WebGPUError(`addSteering: T = ${T} too long (T/${tt} > 65535)`);
   batch.dispatch({
     code: code(pl), entryPoint: 'steer_fwd', buffers: [h, vectors, coeffs, mask, out],
     uniforms: u, uniformBinding: 15, workgroups: [pl.grid[0], B, tz], label: `addSteering [${B},${T},${D}]x${K}`,
