@@ -37,7 +37,7 @@ struct Params {
   kOff: u32, kSb: u32, kSh: u32, kSt: u32,
   vOff: u32, vSb: u32, vSh: u32, vSt: u32,
   mOff: u32, mSb: u32, mSh: u32, mSi: u32,
-  mSj: u32, _p0: u32, _p1: u32, _p2: u32,
+  mSj: u32, outRows: u32, _p1: u32, _p2: u32,  // outRows = B·H·Tq
 }
 
 const WG: u32 = 16u;
@@ -94,6 +94,22 @@ fn ldV(e: u32, d4: u32) -> vec4<f32> {
   if (d4 * 4u + 2u < D) { r.z = V[i + 2u]; }
   if (d4 * 4u + 3u < D) { r.w = V[i + 3u]; }
   return r;
+}
+//#endif
+
+// Forward outputs (attention-forward, -forward-tiled, -decode): O [B,H,Tq,D] at 4, L [B,H,Tq] at 5.
+@group(0) @binding(5) var<storage, read_write> Lout: array<f32>;
+//#if VEC4
+@group(0) @binding(4) var<storage, read_write> O: array<vec4<f32>>;
+fn stO(e: u32, d4: u32, x: vec4<f32>) { O[(e >> 2u) + d4] = x; }
+//#else
+@group(0) @binding(4) var<storage, read_write> O: array<f32>;
+fn stO(e: u32, d4: u32, x: vec4<f32>) {
+  let i = e + d4 * 4u;
+  O[i] = x.x;
+  if (d4 * 4u + 1u < D) { O[i + 1u] = x.y; }
+  if (d4 * 4u + 2u < D) { O[i + 2u] = x.z; }
+  if (d4 * 4u + 3u < D) { O[i + 3u] = x.w; }
 }
 //#endif
 

@@ -24,26 +24,10 @@
 const SH_O: u32 = select(1u, LR * LK * TM * D4, LK > 1u);
 const SH_ML: u32 = select(1u, LR * LK * TM, LK > 1u);
 
-// forward
-@group(0) @binding(5) var<storage, read_write> Lout: array<f32>;
-
 var<workgroup> shO: array<vec4<f32>, SH_O>;
 var<workgroup> shM: array<f32, SH_ML>;
 var<workgroup> shL: array<f32, SH_ML>;
 
-//#if VEC4
-@group(0) @binding(4) var<storage, read_write> O: array<vec4<f32>>;
-fn stO(e: u32, d4: u32, x: vec4<f32>) { O[(e >> 2u) + d4] = x; }
-//#else
-@group(0) @binding(4) var<storage, read_write> O: array<f32>;
-fn stO(e: u32, d4: u32, x: vec4<f32>) {
-  let i = e + d4 * 4u;
-  O[i] = x.x;
-  if (d4 * 4u + 1u < D) { O[i + 1u] = x.y; }
-  if (d4 * 4u + 2u < D) { O[i + 2u] = x.z; }
-  if (d4 * 4u + 3u < D) { O[i + 3u] = x.w; }
-}
-//#endif
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {

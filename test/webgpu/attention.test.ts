@@ -16,10 +16,11 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { destroyDevice, getDevice, getBatch } from '@kts/webgpu';
 import {
-  attentionBackward, attentionBackwardReference, attentionForward, attentionReference, planAttention,
+  attentionBackward, attentionBackwardReference, attentionBackwardVersion, attentionForward, attentionForwardVersion,
+  attentionReference, planAttention,
   type AttentionShape, type Layout3, type MaskFn, type MaskLayout,
 } from '@kts/webgpu/kernels';
-import { assertClose, download, maxAbs, release, Rng, upload } from './helpers.ts';
+import { assertClose, download, maxAbs, release, Rng, upload, withFamily } from './helpers.ts';
 
 interface Case {
   name?: string;
@@ -39,7 +40,13 @@ interface Case {
   tune?: Parameters<typeof planAttention>[1];
 }
 
-async function runCase(c: Case, seed: number): Promise<void> {
+/** Forced kernel versions (default: what attentionForward / attentionBackward pick). */
+interface Versions {
+  fwd?: number;
+  bwd?: number;
+}
+
+async function runCase(c: Case, seed: number, ver: Versions = {}): Promise<void> {
   const { B, H, Hkv, Tq, Tk, D } = c;
   const rng = new Rng(seed);
   const q = rng.array(B * H * Tq * D);
@@ -99,7 +106,7 @@ async function runCase(c: Case, seed: number): Promise<void> {
   const batch = await getBatch();
   const bufs = [Q, K, V, O, L, ...(M ? [M] : [])];
   try {
-    attentionForward({ q: Q, k: K, v: V, mask: M, o: O, l: L }, shape, c.tune, batch);
+    attentionForward({ q: Q, k: K, v: V, mask: M, o: O, l: L }, shape, { ...c.tune, version: ver.fwd }, batch);
     const o = await download(O, B * H * Tq * D);
     const l = await download(L, B * H * Tq);
     assertClose('O', o, ref.o, { atol: 1e-5, rtol: 1e-4 });
@@ -108,7 +115,7 @@ async function runCase(c: Case, seed: number): Promise<void> {
     const G = upload(dO);
     const dQ = upload(B * H * Tq * D), dK = upload(B * Hkv * Tk * D), dV = upload(B * Hkv * Tk * D);
     bufs.push(G, dQ, dK, dV);
-    attentionBackward({ q: Q, k: K, v: V, mask: M, o: O, l: L, dO: G, dq: dQ, dk: dK, dv: dV }, shape, c.tune, batch);
+    attentionBackward({ q: Q, k: K, v: V, mask: M, o: O, l: L, dO: G, dq: dQ, dk: dK, dv: dV }, shape, { ...c.tune, version: ver.bwd }, batch);
     const br = attentionBackwardReference(q, k, v, dO, shape, maskFn);
     for (const [name, buf, r] of [['dQ', dQ, br.dq], ['dK', dK, br.dk], ['dV', dV, br.dv]] as const) {
       const got = await download(buf, r.length);
@@ -119,7 +126,7 @@ async function runCase(c: Case, seed: number): Promise<void> {
   }
 }
 
-describe('fused attention kernels vs float64 CPU reference', () => {
+describe('attention kernels vs float64 CPU reference', () => {
   before(async () => {
     await getDevice();
   });
@@ -140,7 +147,34 @@ describe('fused attention kernels vs float64 CPU reference', () => {
     { name: 'workgroup 32: decode D=128 GQA 4 (key split)', B: 1, H: 8, Hkv: 2, Tq: 1, Tk: 130, D: 128, causal: true, backward: true, tune: { wg: 32 } },
     { name: 'workgroup 64: decode D=32 MHA + padding', B: 2, H: 2, Hkv: 2, Tq: 2, Tk: 90, D: 32, causal: true, mask: 'pad', backward: true, tune: { wg: 64 } },
   ];
-  for (const c of cases) it(c.name!, () => runCase(c, 7));
+  for (const c of cases) it(c.name!, () => runCase(c, 7, { fwd: 1, bwd: 1 }));
+  // The GPU versions on the same cases (tune fields only steer version 1).
+  it('forward version 2 (attention-forward-tiled.wgsl), backward version 2 (attention-backward-tiled.wgsl): every case', async () => {
+    for (const c of cases) await runCase(c, 7, { fwd: 2, bwd: 1 });
+    // Several 64-row blocks and 32-key blocks, GQA, causal, vec4 and scalar.
+    await runCase({ B: 1, H: 4, Hkv: 2, Tq: 70, Tk: 75, D: 32, causal: true, mask: 'full', backward: true }, 8, { fwd: 2, bwd: 1 });
+    await runCase({ B: 1, H: 1, Hkv: 1, Tq: 66, Tk: 66, D: 18, causal: true, backward: true }, 9, { fwd: 2, bwd: 1 });
+  });
+  it('forward version 3 (attention-decode.wgsl): every case with ≤ 16 rows per kv head, and long caches', async () => {
+    for (const c of cases.filter((x) => (x.H / x.Hkv) * x.Tq <= 16)) await runCase(c, 7, { fwd: 3, bwd: 1 });
+    await runCase({ B: 2, H: 8, Hkv: 2, Tq: 1, Tk: 1000, D: 128, causal: true, mask: 'pad' }, 10, { fwd: 3 });
+    await runCase({ B: 1, H: 4, Hkv: 1, Tq: 4, Tk: 257, D: 20, causal: true, mask: 'full' }, 11, { fwd: 3 });
+  });
+  it('the versions each family picks', async () => {
+    const dev = (await getBatch()).device;
+    const prefill = { B: 1, H: 8, Hkv: 2, Tq: 40, Tk: 40, D: 64 };
+    const decode = { B: 1, H: 8, Hkv: 2, Tq: 1, Tk: 500, D: 64 };
+    await withFamily('llvmpipe', async () => {
+      assert.equal(attentionForwardVersion(prefill, dev), 1);
+      assert.equal(attentionForwardVersion(decode, dev), 1);
+      assert.equal(attentionBackwardVersion(prefill, dev), 1);
+    });
+    await withFamily('gpu', async () => {
+      assert.equal(attentionForwardVersion(prefill, dev), 2);
+      assert.equal(attentionForwardVersion(decode, dev), 3);
+      assert.equal(attentionBackwardVersion(prefill, dev), 2);
+    });
+  });
 
   it('property: random small shapes, masks and causal flags (fwd + bwd)', async () => {
     await fc.assert(
@@ -157,7 +191,10 @@ describe('fused attention kernels vs float64 CPU reference', () => {
           seed: fc.integer({ min: 1, max: 1 << 30 }),
         }),
         async (r) => {
-          await runCase({ ...r, H: r.Hkv * r.rep, backward: true }, r.seed);
+          const c = { ...r, H: r.Hkv * r.rep, backward: true };
+          await runCase(c, r.seed, { fwd: 1, bwd: 1 });
+          await runCase(c, r.seed, { fwd: 2, bwd: 1 });
+          if (c.rep * c.Tq <= 16) await runCase(c, r.seed, { fwd: 3 });
         },
       ),
       { numRuns: 16 },

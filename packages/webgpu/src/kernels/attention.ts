@@ -1,56 +1,42 @@
 /**
- * Runner for kernels/attention-forward.wgsl and attention-backward.wgsl (each prefixed with
- * kernels/attention-common.wgsl): flash-style attention forward (O and per-row
- * logsumexp L) and backward (dQ, dK, dV by recomputation from L), on GPUBuffers, plus float64
+ * Fused attention on GPUBuffers: `attentionForward` / `attentionBackward` pick a kernel version
+ * by kernel family and shape, and this file is the launcher of versions 1 —
+ * kernels/attention-forward.wgsl and attention-backward.wgsl (prefixed with
+ * kernels/attention-common.wgsl), rows in per-lane registers for CPU renderers — plus the float64
  * CPU references (`attentionReference`, `attentionBackwardReference`) for tests and benchmarks.
+ *
+ *   forward   1  attention-forward.wgsl        CPU renderers: TM rows per lane, key split for decode
+ *             2  attention-forward-tiled.wgsl  GPUs: 64 × 32 Q·Kᵀ tiles and K/V blocks in workgroup memory
+ *             3  attention-decode.wgsl         GPUs, ≤ 16 rows per kv head (decode): keys split over workgroups
+ *   backward  1  attention-backward.wgsl       CPU renderers: rows (dQ) or keys (dK, dV) per lane
+ *             2  attention-backward-tiled.wgsl GPUs: S and dP tiles, K/V and Q/dO staged in workgroup memory
  *
  * Layouts (f32): q [B,H,Tq,D], k/v [B,Hkv,Tk,D] with any offset/strides for b, h, t and d
  * contiguous; o/dO/dQ [B,H,Tq,D], L/Dvec [B,H,Tq], dK/dV [B,Hkv,Tk,D] contiguous. Optional
  * additive mask: any strided f32 view broadcast to [B,H,Tq,Tk]. H % Hkv == 0 (GQA).
- * Workgroup: llvmpipe's SIMD width (16), 32 on GPUs; per-configuration
- * register tiles are chosen by `planAttention` (see the WGSL header). Limits: 1 ≤ D ≤ 128,
- * Tq, Tk ≥ 1, bindings ≤ maxStorageBufferBindingSize, B·Hkv ≤ 65535.
+ * Version 1: workgroup llvmpipe's SIMD width, per-configuration register tiles chosen by
+ * `planAttention` (see the WGSL headers). Limits (all versions): 1 ≤ D ≤ 128, Tq, Tk ≥ 1,
+ * bindings ≤ maxStorageBufferBindingSize, B·Hkv ≤ 65535.
  */
 import { wgsl } from '@kts/kernels';
-import { currentDevice, WebGPUError } from '../device.ts';
+import { currentDevice, kernelFamily, WebGPUError } from '../device.ts';
 import { currentBatch, type Batch } from '../dispatch.ts';
 import { currentPool } from '../pool.ts';
-import { ceilDiv, fusedLanes, needElems, needInts, nextPow2, Uniforms, variantCache } from './common.ts';
+import {
+  attentionUniforms, attentionVariants, checkAttentionShape, checkBackwardBuffers, checkForwardBuffers,
+  type AttentionBackwardBuffers, type AttentionForwardBuffers, type AttentionShape,
+} from './attention-shape.ts';
+import { attentionBackwardTiled, tiledBackwardFits } from './attention-backward-tiled.ts';
+import { attentionDecode, decodeFits } from './attention-decode.ts';
+import { attentionForwardTiled, tiledForwardFits } from './attention-forward-tiled.ts';
+import { ceilDiv, fusedLanes, nextPow2 } from './common.ts';
 
-export const ATTENTION_COMMON_WGSL: string = wgsl['attention-common'];
+export * from './attention-shape.ts';
+
 export const ATTENTION_FORWARD_WGSL: string = wgsl['attention-forward'];
 export const ATTENTION_BACKWARD_WGSL: string = wgsl['attention-backward'];
-const forwardVariant = variantCache(`${ATTENTION_COMMON_WGSL}\n${ATTENTION_FORWARD_WGSL}`);
-const backwardVariant = variantCache(`${ATTENTION_COMMON_WGSL}\n${ATTENTION_BACKWARD_WGSL}`);
-
-/** Offset and [b, h, t] strides (elements) of a [B, heads, T, D] tensor with d contiguous. */
-export interface Layout3 {
-  offset: number;
-  strides: readonly [number, number, number];
-}
-/** Offset and [b, h, i, j] strides of the mask broadcast to [B, H, Tq, Tk] (0 = broadcast). */
-export interface MaskLayout {
-  offset: number;
-  strides: readonly [number, number, number, number];
-}
-
-export interface AttentionShape {
-  B: number;
-  H: number;
-  Hkv: number;
-  Tq: number;
-  Tk: number;
-  D: number;
-  causal?: boolean;
-  /** Defaults to 1/√D. */
-  scale?: number;
-  /** Default: contiguous. */
-  q?: Layout3;
-  k?: Layout3;
-  v?: Layout3;
-  /** Present iff a mask buffer is passed. */
-  mask?: MaskLayout | null;
-}
+const forwardVariant = attentionVariants(ATTENTION_FORWARD_WGSL);
+const backwardVariant = attentionVariants(ATTENTION_BACKWARD_WGSL);
 
 /** Tile choices (normally from planAttention; exposed for benchmarks and tests). */
 export interface AttentionTuning {
@@ -84,26 +70,16 @@ export interface AttentionPlan {
   dkdvGrid: [number, number, number];
 }
 
-const contiguous3 = (heads: number, T: number, D: number): Layout3 => ({ offset: 0, strides: [heads * T * D, T * D, D] });
-
+/** Plans version 1 (attention-forward.wgsl, attention-backward.wgsl); validates the shape. */
 export function planAttention(s: AttentionShape, tune: AttentionTuning = {}): AttentionPlan {
-  const { B, H, Hkv, Tq, Tk, D } = s;
-  needInts('attention', { B, H, Hkv, Tq, Tk, D }, 1);
-  if (H % Hkv !== 0) throw new WebGPUError(`attention: H = ${H} is not a multiple of Hkv = ${Hkv}`);
-  if (D > 128) throw new WebGPUError(`attention: head dim ${D} > 128 is not supported by the fused kernel`);
-  if (B * Hkv > 65535) throw new WebGPUError(`attention: B·Hkv = ${B * Hkv} exceeds 65535 workgroups`);
-  const q = s.q ?? contiguous3(H, Tq, D);
-  const k = s.k ?? contiguous3(Hkv, Tk, D);
-  const v = s.v ?? contiguous3(Hkv, Tk, D);
-  const all = [q.offset, ...q.strides, k.offset, ...k.strides, v.offset, ...v.strides];
-  if (all.some((x) => !Number.isInteger(x) || x < 0)) throw new WebGPUError('attention: offsets/strides must be integers ≥ 0');
-  const vec4 = D % 4 === 0 && all.every((x) => x % 4 === 0);
+  const { B, Hkv, Tk, D } = s;
+  const { vec4 } = checkAttentionShape(s);
   // llvmpipe: its SIMD width; GPUs: one 32-wide warp (the decode merge needs WG·TM·(D+2)
   // floats of workgroup memory, which 64 lanes at D = 128 would exceed).
   const wg = tune.wg ?? Math.min(fusedLanes(), 32);
   const D4 = Math.ceil(D / 4);
-  const nRep = H / Hkv;
-  const rows = nRep * Tq;
+  const nRep = s.H / Hkv;
+  const rows = nRep * s.Tq;
   // Rows per lane (registers: q and o tiles of TM·D floats each). Measured on llvmpipe at
   // T = 512 (GFLOP/s, first compile): D = 64: TM 4 → 10, TM 8 → 12.3 (2.4 s); D = 128: TM 2 →
   // 5.6, TM 4 → 9 (3.2 s). Tiny problems use fewer rows (pipelines stay few: TM ∈ {1, 2, 4, 8}).
@@ -143,38 +119,6 @@ export function planAttention(s: AttentionShape, tune: AttentionTuning = {}): At
   };
 }
 
-function uniforms(s: AttentionShape): ArrayBuffer {
-  const q = s.q ?? contiguous3(s.H, s.Tq, s.D);
-  const k = s.k ?? contiguous3(s.Hkv, s.Tk, s.D);
-  const v = s.v ?? contiguous3(s.Hkv, s.Tk, s.D);
-  const m = s.mask ?? { offset: 0, strides: [0, 0, 0, 0] as const };
-  const u = new Uniforms()
-    .u32(s.Tq).u32(s.Tk).u32(s.Hkv).u32(s.H / s.Hkv)
-    .u32((s.H / s.Hkv) * s.Tq).u32(s.causal ? 1 : 0).f32(s.scale ?? 1 / Math.sqrt(s.D)).f32(-Infinity);
-  for (const l of [q, k, v]) u.u32(l.offset).u32(l.strides[0]).u32(l.strides[1]).u32(l.strides[2]);
-  u.u32(m.offset).u32(m.strides[0]).u32(m.strides[1]).u32(m.strides[2]).u32(m.strides[3]).u32(0).u32(0).u32(0);
-  return u.build();
-}
-
-function span(l: Layout3, B: number, heads: number, T: number, D: number): number {
-  return l.offset + (B - 1) * l.strides[0] + (heads - 1) * l.strides[1] + (T - 1) * l.strides[2] + D;
-}
-
-function checkInputs(s: AttentionShape, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, mask: GPUBuffer | null | undefined): void {
-  const { B, H, Hkv, Tq, Tk, D } = s;
-  needElems('attention', 'q', q, span(s.q ?? contiguous3(H, Tq, D), B, H, Tq, D));
-  needElems('attention', 'k', k, span(s.k ?? contiguous3(Hkv, Tk, D), B, Hkv, Tk, D));
-  needElems('attention', 'v', v, span(s.v ?? contiguous3(Hkv, Tk, D), B, Hkv, Tk, D));
-  if (!!mask !== !!s.mask) throw new WebGPUError('attention: pass both a mask buffer and shape.mask, or neither');
-  if (mask && s.mask) {
-    const m = s.mask;
-    if (m.strides.some((x) => !Number.isInteger(x) || x < 0) || !Number.isInteger(m.offset) || m.offset < 0) {
-      throw new WebGPUError('attention: mask offset/strides must be integers ≥ 0');
-    }
-    needElems('attention', 'mask', mask, m.offset + (B - 1) * m.strides[0] + (H - 1) * m.strides[1] + (Tq - 1) * m.strides[2] + (Tk - 1) * m.strides[3] + 1);
-  }
-}
-
 function code(plan: AttentionPlan, s: AttentionShape, kernel: 'forward' | 'dq' | 'dkdv'): string {
   const fwd = kernel === 'forward';
   return (fwd ? forwardVariant : backwardVariant)(
@@ -191,75 +135,74 @@ function code(plan: AttentionPlan, s: AttentionShape, kernel: 'forward' | 'dq' |
   );
 }
 
-export interface AttentionForwardBuffers {
-  q: GPUBuffer;
-  k: GPUBuffer;
-  v: GPUBuffer;
-  mask?: GPUBuffer | null;
-  /** Output [B,H,Tq,D]. */
-  o: GPUBuffer;
-  /** Output [B,H,Tq] row logsumexp (−∞ for rows with no visible key). */
-  l: GPUBuffer;
+export type AttentionForwardVersion = 1 | 2 | 3;
+export type AttentionBackwardVersion = 1 | 2;
+
+/** Forward version for a shape: 1 on the 'llvmpipe' family; on GPUs 3 (decode) or 2. */
+export function attentionForwardVersion(s: AttentionShape, device: GPUDevice = currentDevice()): AttentionForwardVersion {
+  if (kernelFamily() === 'llvmpipe') return 1;
+  if (decodeFits(s, device)) return 3;
+  return tiledForwardFits(s, device) ? 2 : 1;
 }
 
-/** Records the forward pass (one dispatch). */
+/** Backward version for a shape: 1 on the 'llvmpipe' family, else 2 where its tiles fit. */
+export function attentionBackwardVersion(s: AttentionShape, device: GPUDevice = currentDevice()): AttentionBackwardVersion {
+  if (kernelFamily() === 'llvmpipe') return 1;
+  return tiledBackwardFits(s, device) ? 2 : 1;
+}
+
+/** Kernel choice for attentionForward / attentionBackward: a forced version, version 1's tiles. */
+export interface AttentionRun extends AttentionTuning {
+  version?: number;
+}
+
+/** Records the forward pass (O and L); returns the version that ran. */
 export function attentionForward(
   bufs: AttentionForwardBuffers,
   s: AttentionShape,
-  tune: AttentionTuning = {},
+  run: AttentionRun = {},
   batch: Batch = currentBatch(),
-): AttentionPlan {
-  const plan = planAttention(s, tune);
-  checkInputs(s, bufs.q, bufs.k, bufs.v, bufs.mask);
-  needElems('attention', 'o', bufs.o, s.B * s.H * s.Tq * s.D);
-  needElems('attention', 'l', bufs.l, s.B * s.H * s.Tq);
-  batch.dispatch({
-    code: code(plan, s, 'forward'),
-    entryPoint: 'forward',
-    buffers: [bufs.q, bufs.k, bufs.v, bufs.mask ?? bufs.q, bufs.o, bufs.l],
-    uniforms: uniforms(s),
-    uniformBinding: 15,
-    workgroups: plan.forwardGrid,
-    label: `attention fwd ${s.B}x${s.H}/${s.Hkv}x${s.Tq}x${s.Tk}x${s.D}`,
-  });
-  return plan;
+): AttentionForwardVersion {
+  checkAttentionShape(s);
+  checkForwardBuffers(s, bufs);
+  const v = (run.version ?? attentionForwardVersion(s, batch.device)) as AttentionForwardVersion;
+  if (v === 2) attentionForwardTiled(bufs, s, batch);
+  else if (v === 3) attentionDecode(bufs, s, batch);
+  else if (v === 1) {
+    const plan = planAttention(s, run);
+    batch.dispatch({
+      code: code(plan, s, 'forward'),
+      entryPoint: 'forward',
+      buffers: [bufs.q, bufs.k, bufs.v, bufs.mask ?? bufs.q, bufs.o, bufs.l],
+      uniforms: attentionUniforms(s),
+      uniformBinding: 15,
+      workgroups: plan.forwardGrid,
+      label: `attention fwd ${s.B}x${s.H}/${s.Hkv}x${s.Tq}x${s.Tk}x${s.D}`,
+    });
+  } else throw new WebGPUError(`attention: no forward version ${String(v)} (1, 2, 3)`);
+  return v;
 }
 
-export interface AttentionBackwardBuffers {
-  q: GPUBuffer;
-  k: GPUBuffer;
-  v: GPUBuffer;
-  mask?: GPUBuffer | null;
-  /** Forward outputs. */
-  o: GPUBuffer;
-  l: GPUBuffer;
-  /** Gradient of O, contiguous [B,H,Tq,D]. */
-  dO: GPUBuffer;
-  /** Outputs. */
-  dq: GPUBuffer;
-  dk: GPUBuffer;
-  dv: GPUBuffer;
-}
-
-/** Records the backward pass (two dispatches; a [B,H,Tq] scratch buffer comes from the pool). */
+/** Records the backward pass (dQ, dK, dV; a [B,H,Tq] scratch buffer from the pool); returns the version. */
 export function attentionBackward(
   bufs: AttentionBackwardBuffers,
   s: AttentionShape,
-  tune: AttentionTuning = {},
+  run: AttentionRun = {},
   batch: Batch = currentBatch(),
-): AttentionPlan {
-  const plan = planAttention(s, tune);
+): AttentionBackwardVersion {
+  checkAttentionShape(s);
+  checkBackwardBuffers(s, bufs);
+  const v = (run.version ?? attentionBackwardVersion(s, batch.device)) as AttentionBackwardVersion;
+  if (v === 2) {
+    attentionBackwardTiled(bufs, s, batch);
+    return v;
+  }
+  if (v !== 1) throw new WebGPUError(`attention: no backward version ${String(v)} (1, 2)`);
+  const plan = planAttention(s, run);
   const { B, H, Hkv, Tq, Tk, D } = s;
-  checkInputs(s, bufs.q, bufs.k, bufs.v, bufs.mask);
-  needElems('attention backward', 'o', bufs.o, B * H * Tq * D);
-  needElems('attention backward', 'dO', bufs.dO, B * H * Tq * D);
-  needElems('attention backward', 'l', bufs.l, B * H * Tq);
-  needElems('attention backward', 'dq', bufs.dq, B * H * Tq * D);
-  needElems('attention backward', 'dk', bufs.dk, B * Hkv * Tk * D);
-  needElems('attention backward', 'dv', bufs.dv, B * Hkv * Tk * D);
   const pool = currentPool();
   const dvec = pool.acquire(B * H * Tq * 4);
-  const u = uniforms(s);
+  const u = attentionUniforms(s);
   const mask = bufs.mask ?? bufs.q;
   const label = `${B}x${H}/${Hkv}x${Tq}x${Tk}x${D}`;
   batch.dispatch({
@@ -282,7 +225,7 @@ export function attentionBackward(
   });
   // Safe to recycle now: any later use of this buffer is ordered after these dispatches.
   pool.release(dvec);
-  return plan;
+  return v;
 }
 
 // ---- CPU references (float64) ----------------------------------------------------------------
