@@ -15,67 +15,6 @@
 // Limits: D ≤ 128 (register tiles), every binding ≤ maxStorageBufferBindingSize, grid dims ≤ 65535.
 // llvmpipe notes: as attention-forward.wgsl.
 
-// backward
-@group(0) @binding(5) var<storage, read> Lin: array<f32>;
-@group(0) @binding(7) var<storage, read_write> DVout: array<f32>;
-@group(0) @binding(6) var<storage, read> DVin: array<f32>;
-
-//#if VEC4
-@group(0) @binding(4) var<storage, read> dO: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read> Oin: array<vec4<f32>>;
-@group(0) @binding(8) var<storage, read_write> dQ: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read_write> dK: array<vec4<f32>>;
-@group(0) @binding(8) var<storage, read_write> dV: array<vec4<f32>>;
-fn lddO(e: u32, d4: u32) -> vec4<f32> { return dO[(e >> 2u) + d4]; }
-fn ldOin(e: u32, d4: u32) -> vec4<f32> { return Oin[(e >> 2u) + d4]; }
-fn stdQ(e: u32, d4: u32, x: vec4<f32>) { dQ[(e >> 2u) + d4] = x; }
-fn stdK(e: u32, d4: u32, x: vec4<f32>) { dK[(e >> 2u) + d4] = x; }
-fn stdV(e: u32, d4: u32, x: vec4<f32>) { dV[(e >> 2u) + d4] = x; }
-//#else
-@group(0) @binding(4) var<storage, read> dO: array<f32>;
-@group(0) @binding(6) var<storage, read> Oin: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dQ: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dK: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dV: array<f32>;
-fn lddO(e: u32, d4: u32) -> vec4<f32> {
-  let i = e + d4 * 4u;
-  var r = vec4<f32>(dO[i], 0.0, 0.0, 0.0);
-  if (d4 * 4u + 1u < D) { r.y = dO[i + 1u]; }
-  if (d4 * 4u + 2u < D) { r.z = dO[i + 2u]; }
-  if (d4 * 4u + 3u < D) { r.w = dO[i + 3u]; }
-  return r;
-}
-fn ldOin(e: u32, d4: u32) -> vec4<f32> {
-  let i = e + d4 * 4u;
-  var r = vec4<f32>(Oin[i], 0.0, 0.0, 0.0);
-  if (d4 * 4u + 1u < D) { r.y = Oin[i + 1u]; }
-  if (d4 * 4u + 2u < D) { r.z = Oin[i + 2u]; }
-  if (d4 * 4u + 3u < D) { r.w = Oin[i + 3u]; }
-  return r;
-}
-fn stdQ(e: u32, d4: u32, x: vec4<f32>) {
-  let i = e + d4 * 4u;
-  dQ[i] = x.x;
-  if (d4 * 4u + 1u < D) { dQ[i + 1u] = x.y; }
-  if (d4 * 4u + 2u < D) { dQ[i + 2u] = x.z; }
-  if (d4 * 4u + 3u < D) { dQ[i + 3u] = x.w; }
-}
-fn stdK(e: u32, d4: u32, x: vec4<f32>) {
-  let i = e + d4 * 4u;
-  dK[i] = x.x;
-  if (d4 * 4u + 1u < D) { dK[i + 1u] = x.y; }
-  if (d4 * 4u + 2u < D) { dK[i + 2u] = x.z; }
-  if (d4 * 4u + 3u < D) { dK[i + 3u] = x.w; }
-}
-fn stdV(e: u32, d4: u32, x: vec4<f32>) {
-  let i = e + d4 * 4u;
-  dV[i] = x.x;
-  if (d4 * 4u + 1u < D) { dV[i + 1u] = x.y; }
-  if (d4 * 4u + 2u < D) { dV[i + 2u] = x.z; }
-  if (d4 * 4u + 3u < D) { dV[i + 3u] = x.w; }
-}
-//#endif
-
 @compute @workgroup_size(WG)
 fn backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   touchMask();

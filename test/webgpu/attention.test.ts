@@ -1,11 +1,16 @@
 /**
- * kernels/attention.wgsl (forward O, L and backward dQ, dK, dV) against the float64 CPU
- * references in kernels/attention.ts, at the GPUBuffer level.
+ * Every attention kernel version (forward O, L and backward dQ, dK, dV) against the float64 CPU
+ * references in packages/webgpu/src/kernels/attention.ts, at the GPUBuffer level: version 1
+ * (attention-forward/-backward.wgsl, CPU renderers), version 2 (attention-forward-tiled,
+ * attention-backward-tiled: GPUs) and forward version 3 (attention-decode: GPUs, few rows per kv
+ * head), each forced here on the same cases.
  *
  * Inputs are random in ±[0.5, 1.5) (never zero); masks mix finite values with −∞ (padding);
  * every output buffer is poisoned with NaN before the run. Tolerances:
  *   O, L:        |gpu − ref| ≤ 1e-5 + 1e-4·|ref|     (−∞ in L must match exactly)
- *   dQ, dK, dV:  |gpu − ref| ≤ 1e-4·max|ref| + 1e-4·|ref|   (sums over Tq·nRep rows)
+ *   dQ, dK, dV:  |gpu − ref| ≤ 1e-4·max(max|ref|, 0.01) + 1e-4·|ref|   (sums over Tq·nRep rows; the
+ *                floor: a row with one visible key has dS = P∘(dP − Dᵢ) = 0 exactly, which f32
+ *                reaches only up to rounding of dP and Dᵢ, sums of D terms of size ~1)
  * Shapes cover 1, primes, non-multiples of the workgroup and row tiles, GQA, causal prefill
  * with Tq < Tk and Tq > Tk (rows with no visible key → O = 0, L = −∞, zero gradients), decode
  * (Tq = 1, long Tk: the key-split path), head dims 1/13 (scalar path) to 128, strided q/k/v
@@ -119,7 +124,7 @@ async function runCase(c: Case, seed: number, ver: Versions = {}): Promise<void>
     const br = attentionBackwardReference(q, k, v, dO, shape, maskFn);
     for (const [name, buf, r] of [['dQ', dQ, br.dq], ['dK', dK, br.dk], ['dV', dV, br.dv]] as const) {
       const got = await download(buf, r.length);
-      assertClose(name, got, r, { atol: 1e-4 * Math.max(maxAbs(r), 1e-3), rtol: 1e-4 });
+      assertClose(name, got, r, { atol: 1e-4 * Math.max(maxAbs(r), 1e-2), rtol: 1e-4 });
     }
   } finally {
     release(...bufs);
@@ -150,10 +155,10 @@ describe('attention kernels vs float64 CPU reference', () => {
   for (const c of cases) it(c.name!, () => runCase(c, 7, { fwd: 1, bwd: 1 }));
   // The GPU versions on the same cases (tune fields only steer version 1).
   it('forward version 2 (attention-forward-tiled.wgsl), backward version 2 (attention-backward-tiled.wgsl): every case', async () => {
-    for (const c of cases) await runCase(c, 7, { fwd: 2, bwd: 1 });
+    for (const c of cases) await runCase(c, 7, { fwd: 2, bwd: 2 });
     // Several 64-row blocks and 32-key blocks, GQA, causal, vec4 and scalar.
-    await runCase({ B: 1, H: 4, Hkv: 2, Tq: 70, Tk: 75, D: 32, causal: true, mask: 'full', backward: true }, 8, { fwd: 2, bwd: 1 });
-    await runCase({ B: 1, H: 1, Hkv: 1, Tq: 66, Tk: 66, D: 18, causal: true, backward: true }, 9, { fwd: 2, bwd: 1 });
+    await runCase({ B: 1, H: 4, Hkv: 2, Tq: 70, Tk: 75, D: 32, causal: true, mask: 'full', backward: true }, 8, { fwd: 2, bwd: 2 });
+    await runCase({ B: 1, H: 1, Hkv: 1, Tq: 66, Tk: 66, D: 18, causal: true, backward: true }, 9, { fwd: 2, bwd: 2 });
   });
   it('forward version 3 (attention-decode.wgsl): every case with ≤ 16 rows per kv head, and long caches', async () => {
     for (const c of cases.filter((x) => (x.H / x.Hkv) * x.Tq <= 16)) await runCase(c, 7, { fwd: 3, bwd: 1 });
@@ -193,7 +198,7 @@ describe('attention kernels vs float64 CPU reference', () => {
         async (r) => {
           const c = { ...r, H: r.Hkv * r.rep, backward: true };
           await runCase(c, r.seed, { fwd: 1, bwd: 1 });
-          await runCase(c, r.seed, { fwd: 2, bwd: 1 });
+          await runCase(c, r.seed, { fwd: 2, bwd: 2 });
           if (c.rep * c.Tq <= 16) await runCase(c, r.seed, { fwd: 3 });
         },
       ),

@@ -20,7 +20,7 @@ import {
 } from '@kts/tensor';
 import { allocStorage, asStorage } from '../ops/storage.ts';
 import { currentBatch } from '../dispatch.ts';
-import { attentionBackward, attentionForward, planAttention, type AttentionShape, type Layout3 } from '../kernels/attention.ts';
+import { attentionBackward, attentionForward, checkAttentionShape, type AttentionShape, type Layout3 } from '../kernels/attention.ts';
 import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../kernels/softmax.ts';
 import { rmsNormBackward, rmsNormForward } from '../kernels/rmsnorm.ts';
 import { klBackward, klForward } from '../kernels/kl.ts';
@@ -171,7 +171,7 @@ function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {})
     B, H, Hkv, Tq, Tk, D, causal: !!opts.causal, scale: opts.scale ?? 1 / Math.sqrt(D),
     q: layout3(qv)!, k: layout3(kv)!, v: layout3(vv)!, mask: maskLayout,
   };
-  planAttention(shape); // validates before allocating
+  checkAttentionShape(shape); // validates before allocating
   const o = alloc(q, [B, H, Tq, D]);
   const l = alloc(q, [B, H, Tq]);
   const mb = mv ? buf(mv) : null;
