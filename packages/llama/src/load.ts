@@ -8,10 +8,19 @@ import { LlamaForCausalLM, expectedShapes, hfStateDict, setParameter } from './m
 
 export interface LoadModelOptions {
   device?: string;
-  dtype?: 'float32';
+  /**
+   * 'float16': the projection weights (q/k/v/o, gate/up/down, lm_head) are stored as f16 on the
+   * WebGPU backend (adapter feature shader-f16; about half the memory: Llama-2-7b in ~14 GB),
+   * multiplied with float32 accumulation; embeddings and norms stay float32, and so do LoRA
+   * adapters and optimizer state. Frozen: not with requiresGrad.
+   */
+  dtype?: 'float32' | 'float16';
   /** Mark loaded parameters as requiring gradients (default false: a frozen base model). */
   requiresGrad?: boolean;
 }
+
+/** The weights dtype 'float16' stores as f16: every projection (matmul B operands). */
+const F16_WEIGHTS = /(_proj|^lm_head)\.weight$/;
 
 /** Tensors a checkpoint may carry that the model does not use. */
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
@@ -25,7 +34,14 @@ const shapeStr = (s: readonly number[]): string => `[${s.join(', ')}]`;
  * peak memory stays near the size of the float32 weights.
  */
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<LlamaForCausalLM> {
-  if (opts.dtype && opts.dtype !== 'float32') throw new Error(`loadModel: only dtype 'float32' is supported, got '${opts.dtype}'`);
+  if (opts.dtype && opts.dtype !== 'float32' && opts.dtype !== 'float16') {
+    throw new Error(`loadModel: dtype must be 'float32' or 'float16', got '${String(opts.dtype)}'`);
+  }
+  const f16 = opts.dtype === 'float16';
+  if (f16 && (opts.device ?? 'cpu') === 'cpu') {
+    throw new Error("loadModel: dtype 'float16' stores weights as f16 on the WebGPU backend (device 'webgpu', adapter feature shader-f16); the CPU backend computes in float32: load without dtype");
+  }
+  if (f16 && opts.requiresGrad) throw new Error("loadModel: float16 weights are frozen; requiresGrad needs dtype 'float32'");
   const config = readConfig(dir);
   const configFile = nodePath.join(dir, 'config.json');
   const reader = safetensors.openCheckpoint(dir);
@@ -59,11 +75,12 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
         reader.readInto(name, param.storage.data);
         continue;
       }
-      // Other devices: one host buffer per tensor, uploaded without a further copy.
+      // Other devices: one host buffer per tensor, uploaded without a further copy (float16: the
+      // backend rounds it on the device).
       const host = new Float32Array(shape.reduce((a, d) => a * d, 1));
       reader.readInto(name, host);
       const b = getBackend(opts.device ?? 'cpu');
-      const t = fromStorage(b, b.fromArray(host, 'float32'), shape);
+      const t = fromStorage(b, b.fromArray(host, f16 && F16_WEIGHTS.test(name) ? 'float16' : 'float32'), shape);
       t.requiresGrad = opts.requiresGrad ?? false;
       setParameter(model, name, t);
     }

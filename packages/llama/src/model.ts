@@ -6,7 +6,7 @@
 // `nn.LoRALinear` (see `replaceLinears`).
 import {
   type Generator, type Tensor, addSteering, attention, embedding, full, nn, noGrad,
-  rotaryEmbedding, tensor, triu, ones, cat,
+  rotaryEmbedding, tensor, triu, ones, cat, zeros,
 } from '@kts/tensor';
 import { KVCache } from './cache.ts';
 import { type LlamaConfig, ropeInvFreq } from './config.ts';
@@ -62,7 +62,11 @@ export interface ModelInitOptions {
   device?: string;
   /** Seeded generator for random init (nn defaults: Linear U(±1/√in), Embedding N(0,1), norms 1). */
   generator?: Generator;
-  /** 'empty' skips random init (zeros; used by the loader, which overwrites every weight). */
+  /**
+   * 'empty' skips random init (used by the loader, which overwrites every weight): zeros on the
+   * CPU; on other devices the projections are one-element broadcast placeholders, so loading
+   * never holds a second full-size copy of them (nor a float32 one of float16 weights).
+   */
   init?: 'random' | 'empty';
 }
 
@@ -76,6 +80,7 @@ export function resolveLayer(i: number, n: number): number {
 }
 
 function linear(inF: number, outF: number, o: ModelInitOptions): nn.Linear {
+  if (o.init === 'empty' && o.device && o.device !== 'cpu') return nn.Linear.fromWeight(zeros([1], { device: o.device }).expand([outF, inF]));
   return new nn.Linear(inF, outF, { bias: false, device: o.device, generator: o.init === 'empty' ? ZERO_GENERATOR : o.generator });
 }
 
