@@ -37,10 +37,18 @@ const int = (v: string): number => {
 };
 const numList = (v: string): number[] => v.split(',').map((s) => num(s.trim()));
 
-async function open(dir: string, device: string, adapter?: string): Promise<{ model: LlamaForCausalLM; tok: Tokenizer; deviceName: string }> {
+/** --dtype: 'f16' stores the projection weights as float16 on WebGPU (see loadModel). */
+function weightDtype(flag: string): 'float32' | 'float16' {
+  if (flag === 'f32') return 'float32';
+  if (flag === 'f16') return 'float16';
+  throw new Error(`--dtype must be f32 or f16, got ${flag}`);
+}
+const DTYPE_HELP = 'f32 | f16: f16 stores the projection weights as float16 on WebGPU (half the memory; needs the shader-f16 feature)';
+
+async function open(dir: string, device: string, adapter?: string, dtype = 'f32'): Promise<{ model: LlamaForCausalLM; tok: Tokenizer; deviceName: string }> {
   const choice = await selectDevice(device as 'auto' | 'cpu' | 'webgpu');
   process.stderr.write(`backend: ${choice.description}\n`);
-  const model = await loadModel(dir, { device: choice.device });
+  const model = await loadModel(dir, { device: choice.device, dtype: weightDtype(dtype) });
   const tok = await loadTokenizer(dir);
   if (adapter) loadPeftAdapter(model, adapter);
   return { model, tok, deviceName: choice.device };
@@ -82,8 +90,9 @@ program.command('generate')
   .option('--layers <spec>', 'layers to steer (e.g. 3,4,5 or 2..21; default: the vector\'s layers)')
   .option('--adapter <dir>', 'PEFT LoRA adapter (e.g. from kts train)')
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
-  .action(async (o: { model: string; prompt: string[]; chat: boolean; maxNewTokens: number; temperature: number; topK?: number; topP?: number; seed: number; vector?: string; coeff: number; layers?: string; adapter?: string; device: string }) => {
-    const { model, tok, deviceName } = await open(o.model, o.device, o.adapter);
+  .option('--dtype <t>', DTYPE_HELP, 'f32')
+  .action(async (o: { model: string; prompt: string[]; chat: boolean; maxNewTokens: number; temperature: number; topK?: number; topP?: number; seed: number; vector?: string; coeff: number; layers?: string; adapter?: string; device: string; dtype: string }) => {
+    const { model, tok, deviceName } = await open(o.model, o.device, o.adapter, o.dtype);
     const format = chatFormatterFor(tok);
     const prompts = o.prompt.map((p) => (o.chat ? tokenizeFormatted(tok, formatPair(format, p, '')).ids : tok.encode(p, { bos: true })));
     let steer;
@@ -132,11 +141,12 @@ program.command('vector')
   .option('--concept-prompt', 'concept data: wrap sentences as "Think about the concept of …"', false)
   .option('--batch-size <n>', 'texts per forward pass', int, 16)
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
+  .option('--dtype <t>', DTYPE_HELP, 'f32')
   .requiredOption('--out <file>', '.gguf (llama.cpp control vector) or .safetensors')
-  .action(async (o: { model: string; data: string; layers: string; method: string; position: string; template: string; concept?: string; conceptPrompt: boolean; batchSize: number; device: string; out: string }) => {
+  .action(async (o: { model: string; data: string; layers: string; method: string; position: string; template: string; concept?: string; conceptPrompt: boolean; batchSize: number; device: string; dtype: string; out: string }) => {
     if (!['mean-diff', 'pca'].includes(o.method)) throw new Error(`--method must be mean-diff or pca, got ${o.method}`);
     if (!['last', 'answer-mean'].includes(o.position)) throw new Error(`--position must be last or answer-mean, got ${o.position}`);
-    const { model, tok, deviceName } = await open(o.model, o.device);
+    const { model, tok, deviceName } = await open(o.model, o.device, undefined, o.dtype);
     const { format, pairs } = loadPairs(o.data, { concept: o.concept, conceptPrompt: o.conceptPrompt });
     const chat = format !== 'pairs' || o.template === 'chat';
     const layers = parseLayers(o.layers, model.numLayers);
@@ -174,9 +184,10 @@ program.command('train')
   .option('--pairs <files>', 'with --reextract-every: the contrast-pair file of each vector, comma-separated, in --vectors order')
   .option('--resume', 'continue from OUT/checkpoint', false)
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
+  .option('--dtype <t>', DTYPE_HELP, 'f32')
   .requiredOption('--out <dir>', 'output folder (checkpoint/, adapter/ in PEFT format, train.json)')
-  .action(async (o: { model: string; vectors: string; data: string; steps: number; rank: number; alpha?: number; targets: string; lr: number; warmup?: number; coeff: number; prob: number; layers?: string; batchSize: number; gradAccum: number; maxTokens: number; seed: number; checkpointEvery: number; reextractEvery: number; pairs?: string; resume: boolean; device: string; out: string }) => {
-    const { model, tok, deviceName } = await open(o.model, o.device);
+  .action(async (o: { model: string; vectors: string; data: string; steps: number; rank: number; alpha?: number; targets: string; lr: number; warmup?: number; coeff: number; prob: number; layers?: string; batchSize: number; gradAccum: number; maxTokens: number; seed: number; checkpointEvery: number; reextractEvery: number; pairs?: string; resume: boolean; device: string; dtype: string; out: string }) => {
+    const { model, tok, deviceName } = await open(o.model, o.device, undefined, o.dtype);
     const vectorFiles = o.vectors.split(',').map((f) => f.trim());
     const vectors = vectorFiles.map((f) => SteeringVector.load(f));
     const layers = o.layers ? parseLayers(o.layers, model.numLayers) : vectors[0]!.layers;
@@ -228,9 +239,10 @@ program.command('eval')
   .option('--suggested <file>', 'suggested-answer bias: A/B JSON whose answer_matching_behavior is the correct letter; accuracy with/without a wrong suggestion, unsteered and at the largest coefficient')
   .option('--batch-size <n>', 'texts per forward pass', int, 8)
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
+  .option('--dtype <t>', DTYPE_HELP, 'f32')
   .requiredOption('--out <file>', 'report.json (a .md table and a .svg plot are written beside it)')
-  .action(async (o: { model: string; adapter?: string; vector: string; coeffs: number[]; layers?: string; benign: string; behaviour?: string; continuations: number; suggested?: string; batchSize: number; device: string; out: string }) => {
-    const { model, tok, deviceName } = await open(o.model, o.device);
+  .action(async (o: { model: string; adapter?: string; vector: string; coeffs: number[]; layers?: string; benign: string; behaviour?: string; continuations: number; suggested?: string; batchSize: number; device: string; dtype: string; out: string }) => {
+    const { model, tok, deviceName } = await open(o.model, o.device, undefined, o.dtype);
     const format = chatFormatterFor(tok);
     const v = SteeringVector.load(o.vector);
     const layers = o.layers ? parseLayers(o.layers, model.numLayers) : v.layers;
@@ -245,7 +257,7 @@ program.command('eval')
     }
     const models = [{ name: 'original', model: model as unknown as SteerableModel, lora: null as ReturnType<typeof loadPeftAdapter> | null }];
     if (o.adapter) {
-      const kts = await loadModel(o.model, { device: deviceName });
+      const kts = await loadModel(o.model, { device: deviceName, dtype: weightDtype(o.dtype) });
       models.push({ name: 'kts', model: kts as unknown as SteerableModel, lora: loadPeftAdapter(kts, o.adapter) });
     }
     const continuationPrompts = benignRecords.slice(0, o.continuations).map((r) => (r.prompt !== undefined ? tokenizeFormatted(tok, formatPair(format, r.prompt, '')).ids : tok.encode(r.text!.split(' ').slice(0, 8).join(' '), { bos: true })));
@@ -280,9 +292,10 @@ program.command('probe')
   .option('--holdout <fraction>', 'share of examples held out for the reported accuracy', num, 0.2)
   .option('--seed <n>', 'seed', int, 0)
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
+  .option('--dtype <t>', DTYPE_HELP, 'f32')
   .requiredOption('--out <file>', 'probe.json')
-  .action(async (o: { model: string; data: string; layer: number; position: string; holdout: number; seed: number; device: string; out: string }) => {
-    const { model, tok, deviceName } = await open(o.model, o.device);
+  .action(async (o: { model: string; data: string; layer: number; position: string; holdout: number; seed: number; device: string; dtype: string; out: string }) => {
+    const { model, tok, deviceName } = await open(o.model, o.device, undefined, o.dtype);
     const format = chatFormatterFor(tok);
     const examples = readJsonl<{ text?: string; prompt?: string; label?: number }>(o.data).map((r, i) => {
       if (r.label !== 0 && r.label !== 1) throw new Error(`${o.data}:${i + 1}: label must be 0 or 1`);
