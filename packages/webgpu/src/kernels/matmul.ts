@@ -82,11 +82,11 @@ export function usePackedMatmul(s: MatmulShape, plan: MatmulPlan, device: GPUDev
 }
 
 /**
- * Records the packed path: one pack_a dispatch, then one main_packed dispatch per block (see
- * matmul-packed.wgsl). The packed buffer goes back to the pool at once: later users of it are
- * recorded after these dispatches, and the queue runs them in order.
+ * Records the packed path (version 2): one pack_a dispatch, then one main_packed dispatch per
+ * block (see matmul-packed.wgsl). The packed buffer goes back to the pool at once: later users of
+ * it are recorded after these dispatches, and the queue runs them in order.
  */
-function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, plan: MatmulPlan, batch: Batch): void {
+export function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, plan: MatmulPlan = planMatmul(s), batch: Batch = currentBatch()): void {
   const { M, N, K } = s;
   const { b1, aOff, bOff, cOff, aS: [aS0, aS1], bS: [bS0, bS1], cS: [cS0, cS1] } = plan.layout;
   const nb = plan.workgroups[2];
