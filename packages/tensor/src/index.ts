@@ -24,7 +24,7 @@ export {
   crossEntropy, klDiv, triu, tril, causalMask, maskedFill, embedding,
   type CrossEntropyOptions, type KlDivOptions,
 } from './functional.ts';
-export { attention, attentionComposite, repeatKv, klDivLogits, klDivLogitsComposite, addSteering } from './attention.ts';
+export { attention, attentionComposite, repeatKv, klDivLogits, klDivLogitsComposite, addSteering, addSteeringComposite } from './attention.ts';
 export { record } from './autograd.ts';
 export * as shapes from './shape.ts';
 export * as nn from './nn.ts';

@@ -14,7 +14,7 @@
 // needed); attention takes q/k/v as strided views (d contiguous) so a narrowed KV cache or a
 // transposed q is not copied, and masks / cos / sin tables as broadcast views.
 import {
-  attentionComposite, cat, crossEntropyComposite, fromStorage, klDivLogitsComposite, logSoftmaxComposite, noGrad, record, rmsNormComposite,
+  addSteeringComposite, attentionComposite, cat, crossEntropyComposite, fromStorage, klDivLogitsComposite, logSoftmaxComposite, noGrad, record, rmsNormComposite,
   rotaryComposite, shapes, softmaxComposite, sumTo,
   type AttentionOptions, type FusedOps, type Tensor,
 } from '@kts/tensor';
@@ -227,10 +227,7 @@ function crossEntropyLogits(logits: Tensor, targets: Tensor, ignoreIndex: number
 function addSteering(h: Tensor, vectors: Tensor, coeffs: Tensor, mask: Tensor): Tensor {
   const [B, T, D] = h.shape as [number, number, number];
   const K = coeffs.shape[1]!;
-  if (h.size === 0 || K === 0 || !isF32(h, vectors, coeffs) || B > 65535 || K > 65535) {
-    const delta = coeffs.unsqueeze(-1).mul(vectors).sum(-2);
-    return h.add(mask.cast(h.dtype).unsqueeze(-1).mul(delta.unsqueeze(1)));
-  }
+  if (h.size === 0 || K === 0 || !isF32(h, vectors, coeffs) || B > 65535 || K > 65535) return addSteeringComposite(h, vectors, coeffs, mask);
   const s: SteeringShape = { B, T, D, K, perSequence: vectors.ndim === 3 };
   const hc = f32(h);
   const vc = f32(vectors);
