@@ -10,7 +10,7 @@
 // float32 values on the GPU, read returns float32, copy casts either way, matmul takes it as B;
 // the other primitives refuse to produce it.
 import { type Backend, type DType, type TypedArray, type View, shapes } from '@kts/tensor';
-import { hasDevice, WebGPUError } from './device.ts';
+import { hasDevice, hasFeature, WebGPUError } from './device.ts';
 import { readBuffer, writeBuffer } from './pool.ts';
 import { fusedOps } from './fused/index.ts';
 import * as ew from './ops/elementwise.ts';
@@ -104,7 +104,10 @@ function noF16<A extends [...unknown[], DType], R>(op: string, fn: (...args: A) 
 
 export const webgpuBackend: Backend = {
   name: 'webgpu',
-  dtypes: ['float32', 'int32', 'float16'],
+  // float16 only where the device has shader-f16 (see requireF16 for the message elsewhere).
+  get dtypes(): DType[] {
+    return hasFeature('shader-f16') ? ['float32', 'int32', 'float16'] : ['float32', 'int32'];
+  },
   fromArray,
   full: guard(ew.full),
   read,
