@@ -1,5 +1,6 @@
-// Shared by the llama and kts suites: a stories15M-shaped Llama with random weights, and the
-// PyTorch reference timings (reference/bench_llama.py) measured in the same run.
+// Shared by the llama and kts suites: a stories15M-shaped Llama with random weights (and a
+// SmolLM2-135M-shaped one for GPUs), and the PyTorch reference timings (reference/bench_llama.py
+// on the CPU, reference/bench_kts_cuda.py on a CUDA GPU) measured in the same run.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Generator, noGrad, tensor } from '@kts/tensor';
@@ -12,8 +13,14 @@ export const STORIES15M = makeConfig({
   maxPositionEmbeddings: 512, tieWordEmbeddings: true, rmsNormEps: 1e-5,
 });
 
-export function stories15m(device = 'cpu'): LlamaForCausalLM {
-  const model = new LlamaForCausalLM(STORIES15M, { generator: new Generator(0), device });
+/** HuggingFaceTB/SmolLM2-135M's shape (GQA 9/3 heads, tied embeddings), for GPU runs. */
+export const SMOLLM2_135M = makeConfig({
+  vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, numHiddenLayers: 30, numAttentionHeads: 9, numKeyValueHeads: 3,
+  maxPositionEmbeddings: 2048, tieWordEmbeddings: true, rmsNormEps: 1e-5, ropeTheta: 100000,
+});
+
+export function stories15m(device = 'cpu', config = STORIES15M): LlamaForCausalLM {
+  const model = new LlamaForCausalLM(config, { generator: new Generator(0), device });
   const g = new Generator(1);
   noGrad(() => {
     for (const [name, p] of model.namedParameters()) {
@@ -41,6 +48,17 @@ export function torchTimings(threads = 1): TorchTimings | string {
     return JSON.parse(out.trim().split('\n').at(-1)!) as TorchTimings;
   } catch (e) {
     return `PyTorch reference unavailable (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+/** The PyTorch CUDA KTS step (reference/bench_kts_cuda.py), or why it is unavailable. */
+export function torchCudaKts(): { device: string; torch: string; kts_step_ms: number; tokens: number } | string {
+  const python = process.env.KTS_PYTHON ?? 'python3';
+  try {
+    const out = execFileSync(python, ['reference/bench_kts_cuda.py'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as { device: string; torch: string; kts_step_ms: number; tokens: number };
+  } catch (e) {
+    return `PyTorch CUDA reference unavailable (${(e as Error).message.split('\n')[0]})`;
   }
 }
 

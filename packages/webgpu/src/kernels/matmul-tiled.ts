@@ -52,8 +52,16 @@ export function checkTiledConfig(c: TiledMatmulConfig, device: GPUDevice = curre
   }
 }
 
-/** The planner's choice: large tiles when there are enough blocks, BK halved when memory is short. */
+/**
+ * The planner's choice: large tiles when there are enough blocks, BK halved when memory is short.
+ * KTS_MATMUL_TILES=BMxBNxBKxTMxTN forces one configuration (tuning on a GPU: bench/gpu/device-run.sh).
+ */
 export function tiledConfig(s: MatmulShape, device: GPUDevice = currentDevice()): TiledMatmulConfig {
+  const forced = globalThis.process?.env?.KTS_MATMUL_TILES;
+  if (forced) {
+    const [bm, bn, bk, tm, tn] = forced.split('x').map(Number) as [number, number, number, number, number];
+    return { bm, bn, bk, tm, tn };
+  }
   const [b0, b1] = typeof s.batch === 'number' ? [1, s.batch] : (s.batch ?? [1, 1]);
   const blocks = ceilDiv(s.M, 128) * ceilDiv(s.N, 128) * b0 * b1;
   const c = { ...(blocks >= MIN_LARGE_BLOCKS ? TILED_LARGE : TILED_SMALL) };
