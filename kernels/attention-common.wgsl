@@ -49,7 +49,7 @@ const TN: u32 = 1u;
 const D4: u32 = (D + 3u) / 4u;
 // The head dim is processed in chunks of at most 16 vec4 (`//#chunk` blocks, one copy per
 // chunk with its own register arrays): Mesa unrolls loops of up to ~28 iterations only, and a
-// loop left rolled makes every register-array access indirect (4× slower at D = 128).
+// loop left rolled makes every register-array access indirect (several times slower).
 const CW: u32 = 16u;
 //#chunk
 const DC$: u32 = min(D4 - $u * CW, CW);

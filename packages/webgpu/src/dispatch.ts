@@ -1,7 +1,7 @@
 /**
  * Batched kernel dispatch: many dispatches are recorded into one command encoder / one
  * compute pass and submitted once on `flush()` (or automatically before any readback or
- * queue.writeBuffer issued through pool.ts). On llvmpipe each dispatch still costs ~37 µs,
+ * queue.writeBuffer issued through pool.ts). On llvmpipe each dispatch still has a fixed cost,
  * but batching avoids a submit per op.
  *
  * Bindings (group 0): `buffers[i]` is bound at binding i; the uniform block (if any) at

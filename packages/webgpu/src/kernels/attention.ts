@@ -80,15 +80,14 @@ export function planAttention(s: AttentionShape, tune: AttentionTuning = {}): At
   const D4 = Math.ceil(D / 4);
   const nRep = s.H / Hkv;
   const rows = nRep * s.Tq;
-  // Rows per lane (registers: q and o tiles of TM·D floats each). Measured on llvmpipe at
-  // T = 512 (GFLOP/s, first compile): D = 64: TM 4 → 10, TM 8 → 12.3 (2.4 s); D = 128: TM 2 →
-  // 5.6, TM 4 → 9 (3.2 s). Tiny problems use fewer rows (pipelines stay few: TM ∈ {1, 2, 4, 8}).
+  // Rows per lane (registers: q and o tiles of TM·D floats each): more rows per lane are faster
+  // until the register tiles spill (bench/results/llvmpipe-tuning.md). Tiny problems use fewer
+  // rows (pipelines stay few: TM ∈ {1, 2, 4, 8}).
   const tmMax = D4 > 16 ? 4 : 8;
   let tm = tune.tm ?? Math.min(tmMax, nextPow2(rows));
   // Few rows per (b, hk) and many keys (decode): split the keys over LK lanes and merge the
   // partial states through workgroup memory (WG·TM·(D+2) floats), shrinking TM until that
-  // fits. Measured (D = 128, 32 heads over 8 kv heads, Tk = 512): TM 4 without split 13.5 ms,
-  // TM 2 × LK 8: 1.7 ms.
+  // fits (several times faster than one lane walking every key).
   const maxShared = currentDevice().limits.maxComputeWorkgroupStorageSize;
   const mergeBytes = (t: number): number => 4 * wg * t * (4 * D4 + 2);
   let lk = tune.lk ?? 1;
@@ -105,8 +104,7 @@ export function planAttention(s: AttentionShape, tune: AttentionTuning = {}): At
     lk = 1; // no key split (correct, slower)
   }
   const lr = wg / lk;
-  // Backward: D = 64: TM/TN 4 → 11.3 GFLOP/s (4.8 s compile), 2 → 7.2; D = 128: 2 → 6.9 (6.4 s),
-  // 1 → 3.9 (0.4 s); 4 at D = 128 takes minutes to compile.
+  // Backward: 4 rows / keys per lane at D ≤ 64, 2 at D = 128 (4 takes minutes to compile there).
   const tmBwd = tune.tmBwd ?? Math.min(D4 > 16 ? 2 : 4, nextPow2(rows));
   const tn = tune.tn ?? Math.min(D4 > 16 ? 2 : 4, nextPow2(Tk));
   return {

@@ -1,7 +1,7 @@
 /**
  * Loader and dispatch helper for kernels/matmul.wgsl (batched f32 C = A·B or A·Bᵀ), and for
  * kernels/matmul-packed.wgsl, which `matmul()` picks instead on llvmpipe for large vec4 shapes
- * (usePackedMatmul). See the WGSL headers for layouts, tiling and measured numbers.
+ * (usePackedMatmul). See the WGSL headers for layouts and tiling.
  */
 import { wgsl } from '@kts/kernels';
 import { adapterInfo, checkStorageBufferSize, currentDevice, kernelFamily, WebGPUError } from '../device.ts';
@@ -67,10 +67,9 @@ const UNIFORM_BIT = 0x0040; // GPUBufferUsage.UNIFORM
 /**
  * Whether matmul-packed.wgsl serves this shape: only on llvmpipe (a real GPU loads storage
  * buffers fast and would only pay the extra dispatches), only on the vec4 path, and only when each
- * of its dispatches (16 rows × N × a K chunk) does enough work to hide llvmpipe's ~37 µs
- * per-dispatch cost and its pack pass: 16·N·min(K,1024) ≥ 2^23 multiply-adds (N ≥ 512 at K ≥ 1024).
- * Measured on the 2-core EPYC, same runs: 1024³ 41-42 GFLOP/s vs 34-35 for main_vec4; 512×4096×4096
- * (transposed B, 4 K chunks) 45 vs 41; 512³ would be slower (30-32 vs 35), hence the threshold.
+ * of its dispatches (16 rows × N × a K chunk) does enough work to hide llvmpipe's fixed
+ * per-dispatch cost and its pack pass: 16·N·min(K,1024) ≥ 2^23 multiply-adds (N ≥ 512 at K ≥ 1024);
+ * below that main_vec4 is faster (bench/results/llvmpipe-tuning.md).
  */
 export function usePackedMatmul(s: MatmulShape, plan: MatmulPlan, device: GPUDevice): boolean {
   if (plan.entryPoint !== 'main_vec4' || !adapterInfo().isLlvmpipe || s.M < 16) return false;
