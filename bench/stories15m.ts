@@ -1,6 +1,6 @@
 // Shared by the llama and kts suites: a stories15M-shaped Llama with random weights (and a
-// SmolLM2-135M-shaped one for GPUs), and the PyTorch reference timings (reference/bench_llama.py
-// on the CPU, reference/bench_kts_cuda.py on a CUDA GPU) measured in the same run.
+// SmolLM2-135M-shaped one for GPUs), and the PyTorch reference timings (reference/bench_llama.py,
+// on the CPU or, for the SmolLM2 shape, a CUDA GPU) measured in the same run.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Generator, noGrad, tensor } from '@kts/tensor';
@@ -51,12 +51,12 @@ export function torchTimings(threads = 1): TorchTimings | string {
   }
 }
 
-/** The PyTorch CUDA KTS step (reference/bench_kts_cuda.py), or why it is unavailable. */
-export function torchCudaKts(): { device: string; torch: string; kts_step_ms: number; tokens: number } | string {
+/** The same timings for the SmolLM2-135M-shaped model on a CUDA GPU (f32, TF32 off), or why unavailable. */
+export function torchCudaSmollm2(): (TorchTimings & { device: string }) | string {
   const python = process.env.KTS_PYTHON ?? 'python3';
   try {
-    const out = execFileSync(python, ['reference/bench_kts_cuda.py'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return JSON.parse(out.trim().split('\n').at(-1)!) as { device: string; torch: string; kts_step_ms: number; tokens: number };
+    const out = execFileSync(python, ['reference/bench_llama.py', '--model', 'smollm2-135m', '--device', 'cuda'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as TorchTimings & { device: string };
   } catch (e) {
     return `PyTorch CUDA reference unavailable (${(e as Error).message.split('\n')[0]})`;
   }

@@ -71,6 +71,19 @@ fn stageSlabs(b: u32, hk: u32, row0: u32, nr: u32, k0: u32, d0: u32, t: u32) {
   }
 }
 
+// Column dd of the 4 staged slab rows kg + 8·u (u < 4) from slab row `first` (keys of K or V).
+fn slabKeys(first: u32, kg: u32, dd: u32) -> array<vec4<f32>, 4> {
+  return array<vec4<f32>, 4>(buf[(first + kg) * SLAB + dd], buf[(first + kg + KG) * SLAB + dd],
+                             buf[(first + kg + 2u * KG) * SLAB + dd], buf[(first + kg + 3u * KG) * SLAB + dd]);
+}
+
+// One row's contribution at one slab column: S += q·k_u, dP += dO·v_u for the 4 keys.
+struct Dots { s: vec4<f32>, dp: vec4<f32> }
+fn rowDots(q: vec4<f32>, g: vec4<f32>, kk: array<vec4<f32>, 4>, vv: array<vec4<f32>, 4>) -> Dots {
+  return Dots(vec4<f32>(dot(q, kk[0]), dot(q, kk[1]), dot(q, kk[2]), dot(q, kk[3])),
+              vec4<f32>(dot(g, vv[0]), dot(g, vv[1]), dot(g, vv[2]), dot(g, vv[3])));
+}
+
 @compute @workgroup_size(TWG)
 fn backward_dq_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   touchMask();
@@ -116,17 +129,12 @@ fn backward_dq_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
       stageSlabs(b, hk, rowWg, BR, k0, d0, t);
       workgroupBarrier();
       for (var dd = 0u; dd < DS; dd++) {
-        var kk: array<vec4<f32>, 4>;
-        var vv: array<vec4<f32>, 4>;
-        for (var u = 0u; u < 4u; u++) {
-          kk[u] = buf[(2u * BR + kg + KG * u) * SLAB + dd];
-          vv[u] = buf[(2u * BR + BC + kg + KG * u) * SLAB + dd];
-        }
+        let kk = slabKeys(2u * BR, kg, dd);
+        let vv = slabKeys(2u * BR + BC, kg, dd);
         for (var i = 0u; i < 4u; i++) {
-          let q = buf[(rg + RG * i) * SLAB + dd];
-          let g = buf[(BR + rg + RG * i) * SLAB + dd];
-          s[i] += vec4<f32>(dot(q, kk[0]), dot(q, kk[1]), dot(q, kk[2]), dot(q, kk[3]));
-          dp[i] += vec4<f32>(dot(g, vv[0]), dot(g, vv[1]), dot(g, vv[2]), dot(g, vv[3]));
+          let r = rowDots(buf[(rg + RG * i) * SLAB + dd], buf[(BR + rg + RG * i) * SLAB + dd], kk, vv);
+          s[i] += r.s;
+          dp[i] += r.dp;
         }
       }
       workgroupBarrier();
@@ -192,17 +200,12 @@ fn backward_dkdv_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
       stageSlabs(b, hk, r0, BRB, jWg, d0, t);
       workgroupBarrier();
       for (var dd = 0u; dd < DS; dd++) {
-        var kk: array<vec4<f32>, 4>;
-        var vv: array<vec4<f32>, 4>;
-        for (var u = 0u; u < 4u; u++) {
-          kk[u] = buf[(2u * BRB + kb + KG * u) * SLAB + dd];
-          vv[u] = buf[(2u * BRB + BC + kb + KG * u) * SLAB + dd];
-        }
+        let kk = slabKeys(2u * BRB, kb, dd);
+        let vv = slabKeys(2u * BRB + BC, kb, dd);
         for (var i = 0u; i < 2u; i++) {
-          let q = buf[(ra0 + RG * i) * SLAB + dd];
-          let g = buf[(BRB + ra0 + RG * i) * SLAB + dd];
-          s[i] += vec4<f32>(dot(q, kk[0]), dot(q, kk[1]), dot(q, kk[2]), dot(q, kk[3]));
-          dp[i] += vec4<f32>(dot(g, vv[0]), dot(g, vv[1]), dot(g, vv[2]), dot(g, vv[3]));
+          let r = rowDots(buf[(ra0 + RG * i) * SLAB + dd], buf[(BRB + ra0 + RG * i) * SLAB + dd], kk, vv);
+          s[i] += r.s;
+          dp[i] += r.dp;
         }
       }
       workgroupBarrier();

@@ -11,43 +11,16 @@
 //            interleaved slices (consecutive lanes read consecutive columns of one row of B);
 //            the KS partials meet in workgroup memory. Dispatch (ceil(N / (WG / KS)), 1, batch).
 // Each lane keeps MR accumulators (rows ≥ M are computed on row M−1's clamped address and not
-// stored). Same uniform block and batch handling as matmul.wgsl.
+// stored). (Prefixed with kernels/matmul-common.wgsl: Params, bindings, bases(), F16B.)
 // Consts: WG, LK, KS, MR; flag F16B (B as array<f16>: device feature shader-f16).
 // Workgroup memory: WG·MR·4 bytes. Limits: bindings ≤ maxStorageBufferBindingSize; grid ≤ 65535.
-
-//#if F16B
-enable f16;
-alias BT = f16;
-//#else
-alias BT = f32;
-//#endif
-
-struct Params {
-  M: u32, N: u32, K: u32, batch1: u32,
-  aOff: u32, bOff: u32, cOff: u32, _pad0: u32,
-  aS0: u32, aS1: u32, bS0: u32, bS1: u32,
-  cS0: u32, cS1: u32, _pad1: u32, _pad2: u32,
-}
 
 const WG: u32 = 256u;
 const LK: u32 = 32u;  // gemv_nt: lanes per column
 const KS: u32 = 4u;   // gemv_nn: K slices
 const MR: u32 = 1u;
 
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<BT>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-
 var<workgroup> red: array<f32, WG * MR>;
-
-struct Bases { a: u32, b: u32, c: u32 }
-
-fn bases(z: u32) -> Bases {
-  let b0 = z / p.batch1;
-  let b1 = z % p.batch1;
-  return Bases(p.aOff + b0 * p.aS0 + b1 * p.aS1, p.bOff + b0 * p.bS0 + b1 * p.bS1, p.cOff + b0 * p.cS0 + b1 * p.cS1);
-}
 
 // Row r's A offset (rows ≥ M clamped to M − 1).
 fn aRow(base: u32, r: u32) -> u32 { return base + min(r, p.M - 1u) * p.K; }

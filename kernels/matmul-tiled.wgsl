@@ -5,9 +5,8 @@
 //
 //   NN (TRANS_B = false):  C[b] = A[b] · B[b]      A: [M,K]  B: [K,N]  C: [M,N]
 //   NT (TRANS_B = true):   C[b] = A[b] · B[b]ᵀ     A: [M,K]  B: [N,K]  C: [M,N]
-// Row-major, contiguous inside a batch entry; the batch index wid.z splits into two dims
-// (z = b0·batch1 + b1), each operand with its own element offset and two batch strides (0 =
-// broadcast), as in matmul.wgsl (same uniform block).
+// Row-major, contiguous inside a batch entry; batch entries as in matmul.wgsl (same uniform
+// block). (Prefixed with kernels/matmul-common.wgsl: Params, bindings, bases(), the F16B alias.)
 //
 // Tiling: a workgroup computes a BM × BN block of C with WG = (BM/TM)·(BN/TN) invocations, each
 // holding TM × TN accumulators in registers. K is walked in slabs of BK: the A slab (BM × BK)
@@ -27,23 +26,9 @@
 // Workgroup memory: BK·(BM + 4 + BN + 4)·4 bytes (BM = BN = 128, BK = 16: 16.5 KiB; the launcher
 // picks BK = 8 when the device allows less). Dispatch: (ceil(N / BN), ceil(M / BM), batch);
 // consecutive workgroups share an A row block.
-// Consts (per configuration, kernels/common.ts specialize): BM, BN, BK, TM, TN; flags TRANS_B,
-// F16B (B bound as array<f16>: needs the device feature shader-f16).
+// Consts (per configuration, packages/webgpu/src/kernels/common.ts specialize): BM, BN, BK, TM,
+// TN; flags TRANS_B, F16B (B bound as array<f16>: needs the device feature shader-f16).
 // Limits: each binding ≤ maxStorageBufferBindingSize; ceil(M / BM), ceil(N / BN), batch ≤ 65535.
-
-//#if F16B
-enable f16;
-alias BT = f16;
-//#else
-alias BT = f32;
-//#endif
-
-struct Params {
-  M: u32, N: u32, K: u32, batch1: u32,
-  aOff: u32, bOff: u32, cOff: u32, _pad0: u32,
-  aS0: u32, aS1: u32, bS0: u32, bS1: u32,
-  cS0: u32, cS1: u32, _pad1: u32, _pad2: u32,
-}
 
 const BM: u32 = 128u;
 const BN: u32 = 128u;
@@ -59,11 +44,6 @@ const B_PER: u32 = BN * BK / WG;
 const TM4: u32 = TM / 4u;
 const TN4: u32 = TN / 4u;
 
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<BT>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-
 var<workgroup> As: array<vec4<f32>, BK * AS4>;
 var<workgroup> Bs: array<vec4<f32>, BK * BS4>;
 
@@ -78,11 +58,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let M = p.M;
   let N = p.N;
   let K = p.K;
-  let b0 = wid.z / p.batch1;
-  let b1 = wid.z % p.batch1;
-  let aBase = p.aOff + b0 * p.aS0 + b1 * p.aS1;
-  let bBase = p.bOff + b0 * p.bS0 + b1 * p.bS1;
-  let cBase = p.cOff + b0 * p.cS0 + b1 * p.cS1;
+  let base = bases(wid.z);
+  let aBase = base.a;
+  let bBase = base.b;
+  let cBase = base.c;
   let row0 = wid.y * BM;
   let col0 = wid.x * BN;
 

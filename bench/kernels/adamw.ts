@@ -1,5 +1,4 @@
 /** adamw in the kernel harness: one in-place AdamW step over n floats, kernels/adamw.wgsl. */
-import { kernelFamily } from '@kts/webgpu';
 import { adamwReference, adamwUpdate } from '@kts/webgpu/kernels';
 import { worst, type KernelEntry } from './harness.ts';
 import { familyVersion } from './rows.ts';
@@ -28,6 +27,6 @@ const entry: KernelEntry<number> = {
       dispose: () => bufs.dispose(),
     };
   }),
-  current: () => familyVersion(kernelFamily()),
+  current: familyVersion,
 };
 export default entry;

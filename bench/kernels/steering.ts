@@ -1,5 +1,4 @@
 /** steering (forward) in the kernel harness: h + mask·Σₖ coeffs·vₖ, kernels/steering.wgsl. */
-import { kernelFamily } from '@kts/webgpu';
 import { steeringForward, steeringReference, type SteeringShape } from '@kts/webgpu/kernels';
 import { ints, worst, type KernelEntry } from './harness.ts';
 import { familyVersion } from './rows.ts';
@@ -32,6 +31,6 @@ const entry: KernelEntry<SteeringShape> = {
       dispose: () => bufs.dispose(),
     };
   }),
-  current: () => familyVersion(kernelFamily()),
+  current: familyVersion,
 };
 export default entry;

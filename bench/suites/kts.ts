@@ -4,15 +4,15 @@
  *   default: the stories15M-shaped model; kts CPU on every core (and WebGPU when an adapter exists)
  *            next to the PyTorch reference step on the CPU on one thread and on every core.
  *   --model=smollm2-135m: the SmolLM2-135M-shaped model (30 layers, GQA 9/3, vocab 49152) for a
- *            GPU: kts WebGPU next to the PyTorch CUDA step (reference/bench_kts_cuda.py, f32, TF32
- *            off); the CPU rows only with --cpu.
+ *            GPU: kts WebGPU next to the PyTorch CUDA step (reference/bench_llama.py --model smollm2-135m --device cuda, f32,
+ *            TF32 off); the CPU rows only with --cpu.
  * Flags: --model=stories15m|smollm2-135m, --device=cpu, --cpu.
  */
 import { cpuThreads, Generator } from '@kts/tensor';
 import { SteeringVector, trainKTS, type SteerableModel } from '@kts/steer';
 import { releaseDevice } from '@kts/steer';
 import { BenchSuite, type SuiteContext } from '../lib.ts';
-import { benchDevices, SMOLLM2_135M, STORIES15M, stories15m, torchCudaKts, torchTimings } from '../stories15m.ts';
+import { benchDevices, SMOLLM2_135M, STORIES15M, stories15m, torchCudaSmollm2, torchTimings } from '../stories15m.ts';
 
 export default async function run(ctx: SuiteContext): Promise<void> {
   const threads = cpuThreads();
@@ -22,9 +22,9 @@ export default async function run(ctx: SuiteContext): Promise<void> {
   const label = `kts step 8x64${smol ? ' smollm2-135m' : ''}`;
   const suite = new BenchSuite(smol ? 'kts-smollm2' : 'kts', { baseline: smol ? 'pytorch-cuda' : `pytorch-${threads}t` });
   if (smol) {
-    const torch = torchCudaKts();
+    const torch = torchCudaSmollm2();
     if (typeof torch === 'string') suite.note(torch);
-    else suite.record(label, 'pytorch-cuda', { medianMs: torch.kts_step_ms }, { meta: { tokensPerSec: (torch.tokens * 1000) / torch.kts_step_ms, device: torch.device, torch: torch.torch, tf32: false } });
+    else suite.record(label, 'pytorch-cuda', { medianMs: torch.kts_step_ms }, { meta: { tokensPerSec: (torch.kts_step_tokens * 1000) / torch.kts_step_ms, device: torch.device, torch: torch.torch, tf32: false } });
   } else {
     for (const t of [...new Set([1, threads])]) {
       const torch = torchTimings(t);

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { safetensors } from '@kts/tensor';
 import { getPipelineAsync, currentDevice, currentPool, readBuffer, setKernelFamily, writeBuffer, type KernelFamily } from '@kts/webgpu';
 import { fusedLanes, planRows, type RowPlan } from '@kts/webgpu/kernels';
 
@@ -103,49 +104,13 @@ export function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
-/** IEEE half-precision bits of x (round to nearest even; overflow → ±∞). */
-export function f16Bits(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0]!;
-  const sign = (u >>> 16) & 0x8000;
-  const exp = (u >>> 23) & 0xff;
-  let mant = u & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  let shift = 13;
-  let h: number;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000; // subnormal half: the implicit bit shifts into the mantissa
-    shift = 14 - e;
-    h = mant >>> shift;
-  } else {
-    h = (e << 10) | (mant >>> 13);
-  }
-  const rem = mant & ((1 << shift) - 1);
-  const half = 1 << (shift - 1);
-  if (rem > half || (rem === half && (h & 1) === 1)) h++;
-  return sign | h;
-}
-
-/** The number a half-precision bit pattern encodes. */
-export function f16Value(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
-
 /** Pool buffer holding `data` rounded to f16 (2 bytes each, NaN-poisoned slack); also returns the rounded values. */
 export function uploadF16(data: Float32Array): { buffer: GPUBuffer; rounded: Float32Array } {
   const bits = new Uint16Array(Math.max(2, Math.ceil(data.length / 2) * 2)).fill(0x7e00);
   const rounded = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) {
-    bits[i] = f16Bits(data[i]!);
-    rounded[i] = f16Value(bits[i]!);
+    bits[i] = safetensors.f32ToF16Bits(data[i]!);
+    rounded[i] = safetensors.f16BitsToF32(bits[i]!);
   }
   const buf = currentPool().acquire(Math.max(4, bits.byteLength));
   writeBuffer(buf, bits);

@@ -8,9 +8,10 @@ import { requireF16, WebGPUError } from '../device.ts';
 import { currentBatch, type Batch } from '../dispatch.ts';
 import { ceilDiv, nextPow2, variantCache } from './common.ts';
 import { checkMatmulBuffers, matmulLayout, type MatmulShape } from './matmul-shape.ts';
+import { MATMUL_COMMON_WGSL } from './matmul-tiled.ts';
 
 export const MATMUL_GEMV_WGSL: string = wgsl['matmul-gemv'];
-const variant = variantCache(MATMUL_GEMV_WGSL);
+const variant = variantCache(`${MATMUL_COMMON_WGSL}\n${MATMUL_GEMV_WGSL}`);
 
 /** Rows of A the kernel takes (accumulators per lane). */
 export const GEMV_MAX_ROWS = 8;

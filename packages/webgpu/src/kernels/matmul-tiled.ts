@@ -10,8 +10,10 @@ import { currentBatch, type Batch } from '../dispatch.ts';
 import { ceilDiv, variantCache } from './common.ts';
 import { checkMatmulBuffers, matmulLayout, type MatmulShape } from './matmul-shape.ts';
 
+/** The prelude of matmul-tiled.wgsl and matmul-gemv.wgsl. */
+export const MATMUL_COMMON_WGSL: string = wgsl['matmul-common'];
 export const MATMUL_TILED_WGSL: string = wgsl['matmul-tiled'];
-const variant = variantCache(MATMUL_TILED_WGSL);
+const variant = variantCache(`${MATMUL_COMMON_WGSL}\n${MATMUL_TILED_WGSL}`);
 
 /** Tile configuration: C block BM × BN per workgroup, K slab BK, TM × TN accumulators per invocation. */
 export interface TiledMatmulConfig {
