@@ -157,5 +157,7 @@ fn loadB(bBase: u32, col0: u32, k0: u32, e: u32) -> f32 {
   let nc = min(n, p.N - 1u);
   let kc = min(k, p.K - 1u);
   let i = select(bBase + kc * p.N + nc, bBase + nc * p.K + kc, TRANS_B);
+  // k ≥ K is zeroed on both sides (either would do for finite data; both keep an infinite B
+  // element at k = K − 1 from turning the padding into NaN).
   return select(0.0, f32(B[i]), n < p.N && k < p.K);
 }
