@@ -1,5 +1,5 @@
 // Fused Tensor-level ops of the WebGPU backend (the `fused` member of webgpuBackend): each op
-// takes and returns Tensors on 'webgpu', runs one or a few fused kernels from /kernels/fused-*,
+// takes and returns Tensors on 'webgpu', runs one or a few kernels from /kernels (softmax, rmsnorm, attention-*, …),
 // and records its own autograd node whose backward also runs fused kernels.
 //
 // The composite definitions in packages/tensor/src/{functional,attention}.ts are the spec; the

@@ -1,8 +1,8 @@
 /**
- * Shared helpers of the fused kernels (kernels/fused-*.ts): WGSL variant selection, workgroup
+ * Shared helpers of the kernel launchers (src/kernels/*.ts): WGSL variant selection, workgroup
  * width, small math helpers and buffer checks. Not a kernel itself.
  *
- * Variants: `specialize()` turns a fused-*.wgsl file into WGSL for one configuration:
+ * Variants: `specialize()` turns a kernels/*.wgsl file into WGSL for one configuration:
  *  - lines between `//#if NAME` (or `//#if !NAME`), optional `//#else`, and `//#endif` are kept
  *    or blanked (blanked, not removed, so WGSL error line numbers still match the file);
  *    binding element types (vec4<f32> vs f32) differ between variants, which override

@@ -1,6 +1,6 @@
 /**
- * Shared planning for the row kernels (fused-softmax, fused-rmsnorm, fused-kl,
- * fused-cross-entropy): they all see [rows, N] row-major f32 tensors and reduce along N. The
+ * Shared planning for the row kernels (softmax, rmsnorm, kl, cross-entropy, and steering's
+ * reductions): they all see [rows, N] row-major f32 tensors and reduce along N. The
  * WGSL prelude kernels/rows.wgsl (units, lanes per row, group reductions) is prepended
  * to each kernel source. Not a kernel itself.
  */
