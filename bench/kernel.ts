@@ -87,7 +87,13 @@ async function time<S>(k: KernelEntry<S>, v: KernelVersion<S>, s: S): Promise<vo
     console.log(`${label} skipped: ${why}`);
     return;
   }
-  const inst = await v.setup(s, new Rng(99));
+  let inst;
+  try {
+    inst = await v.setup(s, new Rng(99));
+  } catch (e) {
+    console.log(`${label} error: ${(e as Error).message.split('\n')[0]}`); // e.g. a buffer over the device's binding limit
+    return;
+  }
   try {
     // About 150 ms of work per sample.
     const t0 = performance.now();
