@@ -3,7 +3,10 @@ import type { Backend, BinaryOp, DType, ReduceOp, Storage, TypedArray, UnaryOp, 
 import { contiguousStrides, isContiguous, numel, shapeStr, type Shape } from '../shape.ts';
 import { assignStrided, elementwise, type StridedInput } from './elementwise.ts';
 import { matmulStrided } from './matmul.ts';
-import { allocFloat, matmulParallel } from './threads.ts';
+import { allocFloat, allocOutput } from './alloc.ts';
+import { matmulParallel } from './threads.ts';
+import { matmulWasm } from './wasm/matmul.ts';
+import { wasmRuntime } from './wasm/runtime.ts';
 
 export class CpuStorage implements Storage {
   readonly backend = 'cpu';
@@ -13,11 +16,12 @@ export class CpuStorage implements Storage {
   }
 }
 
-/** Large float arrays come on SharedArrayBuffers so matmul workers can read them (threads.ts). */
+/** Float arrays come on the WebAssembly heap or SharedArrayBuffers so kernels and workers can use them (alloc.ts). */
 export function allocTyped(dtype: DType, n: number): TypedArray {
   if (dtype === 'int32') return new Int32Array(n);
   return allocFloat(dtype, n);
 }
+
 
 const UNARY: Record<UnaryOp, string> = {
   neg: '-a',
@@ -114,9 +118,10 @@ function matmul(a: View, b: View, dtype: DType): CpuStorage {
   const N = b.shape[nd - 1]!;
   const batchShape = a.shape.slice(0, nd - 2);
   const nb = numel(batchShape);
-  const out = allocTyped(dtype, nb * M * N);
   const A = (a.storage as CpuStorage).data as Float32Array | Float64Array;
   const B = (b.storage as CpuStorage).data as Float32Array | Float64Array;
+  const rt = dtype === 'float32' && A instanceof Float32Array && B instanceof Float32Array ? wasmRuntime() : null;
+  const out = rt ? allocOutput(nb * M * N) : allocTyped(dtype, nb * M * N);
   const C = out as Float32Array | Float64Array;
   const items: [number, number, number][] = [];
   const idx = new Array<number>(batchShape.length).fill(0);
@@ -134,6 +139,14 @@ function matmul(a: View, b: View, dtype: DType): CpuStorage {
     }
   }
   const [ars, acs, brs, bcs] = [a.strides[nd - 2]!, a.strides[nd - 1]!, b.strides[nd - 2]!, b.strides[nd - 1]!];
+  if (rt && K === 0) {
+    out.fill(0);
+    return new CpuStorage(dtype, out);
+  }
+  const operand = (v: View, data: Float32Array | Float64Array) => ({ data: data as Float32Array, offset: v.offset, shape: v.shape, strides: v.strides });
+  if (rt && C instanceof Float32Array && M * N > 0 && matmulWasm(rt, { a: operand(a, A), b: operand(b, B), items, M, N, K }, C)) {
+    return new CpuStorage(dtype, out);
+  }
   if (!matmulParallel(A, ars, acs, B, brs, bcs, C, items, M, N, K)) {
     for (const [ao, bo, co] of items) matmulStrided(A, ao, ars, acs, B, bo, brs, bcs, C, co, M, N, K);
   }

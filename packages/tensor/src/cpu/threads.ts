@@ -1,33 +1,36 @@
 /**
- * Matrix multiplies spread over worker threads.
+ * CPU work spread over worker threads.
  *
  * JavaScript runs one thread per isolate, so the CPU backend's only route to more than one core
- * is `worker_threads`. Workers cannot see ordinary ArrayBuffers, so tensors of at least
- * SHARED_MIN elements are allocated on SharedArrayBuffers (`allocFloat`); a matmul whose operands
- * live there (or are small enough to copy) and that is big enough to repay the hand-off
- * (PARALLEL_MIN multiply-adds) is cut into row ranges (column ranges for a vector–matrix product)
- * and each worker runs the same `matmulStrided` on its part. Every output element is computed by
- * exactly one thread with the same arithmetic, so results are bit-identical for any thread count.
+ * is `worker_threads`. Two kinds of job go to the workers (cpu-worker.ts):
+ *   - WebAssembly kernel calls (`runOnThreads`): every worker instantiates the kernel modules on
+ *     the same shared WebAssembly.Memory as the calling thread (wasm/runtime.ts), so a job is just
+ *     a list of (module, function, numeric arguments) — tensors are addresses in that memory.
+ *   - TypeScript matmuls (`matmulParallel`, the KTS_CPU_KERNELS=js path): operands on
+ *     SharedArrayBuffers (alloc.ts), each worker runs `matmulStrided` on its rows or columns.
+ * Every output element is computed by exactly one thread with the same arithmetic as on one
+ * thread, and work is cut the same way whatever the thread count where the cut could change
+ * rounding (reductions), so results are bit-identical for any thread count.
  *
- * Hand-off: each job goes to its worker's MessagePort (a SharedArrayBuffer travels by reference)
- * and a shared counter wakes the workers (see matmul-worker.ts); the calling
- * thread computes its own part, then sleeps in Atomics.wait until the workers have counted down.
- * The call stays synchronous, like every other backend primitive.
+ * Hand-off: each job goes to its worker's MessagePort and a shared counter wakes the workers (see
+ * cpu-worker.ts); the calling thread computes its own part, then sleeps in Atomics.wait until the
+ * workers have counted down. Calls stay synchronous, like every other backend primitive.
  *
  * Thread count: `setCpuThreads(n)`, else the KTS_CPU_THREADS environment variable, else
  * os.availableParallelism() capped at 8. 1 turns workers off. Workers start on the first large
- * matmul and are unref'd, so they never keep Node alive.
+ * job and are unref'd, so they never keep Node alive. Outside Node (no worker_threads) everything
+ * runs on the calling thread.
  */
-import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { matmulStrided, type FloatArray } from './matmul.ts';
+import { allocShared, SHARED_MIN } from './alloc.ts';
+import { instantiate, loadedRuntime, type KernelModule } from './wasm/runtime.ts';
 
-/** Float buffers of at least this many elements are allocated shared (smaller ones are cheap to copy). */
-export const SHARED_MIN = 1 << 16;
+export { allocFloat, allocShared, SHARED_MIN } from './alloc.ts';
+
 /**
- * Matmuls below this many multiply-adds stay on the calling thread. A hand-off costs ~10 µs to a
- * spinning worker (~40 µs to a sleeping one); 2^16 is where two threads first beat one on this
- * machine (the 288×288 projections of a stories15M decode step: 42 µs on one thread).
+ * TypeScript matmuls below this many multiply-adds stay on the calling thread. A hand-off costs
+ * ~10 µs to a spinning worker (~40 µs to a sleeping one); 2^16 is where two threads first beat one
+ * on this machine (the 288×288 projections of a stories15M decode step: 42 µs on one thread).
  */
 export const PARALLEL_MIN = 1 << 16;
 /** A worker that has not answered after this long is treated as lost. */
@@ -41,27 +44,37 @@ export const SPIN_MS = 0.5;
 const LAYOUT = { SEQ: 0, DONE: 1, FAILED: 2, READY: 3 };
 const { SEQ, DONE, FAILED, READY } = LAYOUT;
 
+type NodeWorkers = typeof import('node:worker_threads');
+type Worker = import('node:worker_threads').Worker;
+type MessagePort = import('node:worker_threads').MessagePort;
+
 let requested: number | undefined;
 let pool: { workers: Worker[]; ports: MessagePort[]; ctrl: Int32Array } | null = null;
 let disabledReason: string | null = null;
 let parallelCalls = 0;
 
-/** Matmuls run across threads so far (for tests and benchmarks), and why threads are off, if they are. */
+/** Node's worker_threads, or null outside Node (browsers run everything on the calling thread). */
+function nodeWorkers(): NodeWorkers | null {
+  return globalThis.process?.getBuiltinModule?.('node:worker_threads') ?? null;
+}
+
+/** Jobs run across threads so far (for tests and benchmarks), and why threads are off, if they are. */
 export function cpuThreadStats(): { threads: number; parallelCalls: number; disabled: string | null } {
   return { threads: cpuThreads(), parallelCalls, disabled: disabledReason };
 }
 
 function defaultThreads(): number {
-  const env = process.env.KTS_CPU_THREADS;
+  const env = globalThis.process?.env?.KTS_CPU_THREADS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
     if (!Number.isInteger(n) || n < 1) throw new Error(`KTS_CPU_THREADS must be a positive integer, got "${env}"`);
     return n;
   }
-  return Math.min(8, Math.max(1, availableParallelism()));
+  const os = globalThis.process?.getBuiltinModule?.('node:os');
+  return Math.min(8, Math.max(1, os?.availableParallelism() ?? 1));
 }
 
-/** Threads (the calling one included) that large CPU matmuls use. */
+/** Threads (the calling one included) that large CPU jobs use. */
 export function cpuThreads(): number {
   if (disabledReason !== null) return 1;
   return requested ?? defaultThreads();
@@ -74,23 +87,11 @@ export function setCpuThreads(n: number): void {
   if (pool && pool.workers.length !== n - 1) stopCpuThreads();
 }
 
-/** Terminates the worker threads (they restart on the next large matmul). */
+/** Terminates the worker threads (they restart on the next large job). */
 export function stopCpuThreads(): void {
   if (!pool) return;
   for (const w of pool.workers) void w.terminate();
   pool = null;
-}
-
-/** A float array of n elements, on a SharedArrayBuffer when n >= SHARED_MIN so workers can read it. */
-export function allocFloat(dtype: 'float32' | 'float64', n: number): Float32Array | Float64Array {
-  if (n < SHARED_MIN) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
-  return allocShared(dtype, n);
-}
-
-/** A float array of n elements on a SharedArrayBuffer, whatever its size. */
-export function allocShared(dtype: 'float32' | 'float64', n: number): Float32Array | Float64Array {
-  const sab = new SharedArrayBuffer(n * (dtype === 'float32' ? 4 : 8));
-  return dtype === 'float32' ? new Float32Array(sab) : new Float64Array(sab);
 }
 
 const isShared = (a: FloatArray): boolean => a.buffer instanceof SharedArrayBuffer;
@@ -123,14 +124,14 @@ function shareable(role: 'a' | 'b', x: FloatArray): FloatArray | null {
  * compiled to JavaScript it imports the module directly. A failure marks the slot -1.
  */
 function bootCode(): string {
-  const entry = new URL('./matmul-worker.ts', import.meta.url);
+  const entry = new URL('./cpu-worker.ts', import.meta.url);
   const isTs = entry.pathname.endsWith('.ts');
   const load = isTs
     ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`
     : `import(${JSON.stringify(entry.href)})`;
   return `const { workerData } = require('node:worker_threads');
 ${load}.catch((e) => {
-  console.error('kts: CPU matmul worker failed to load:', e);
+  console.error('kts: CPU worker failed to load:', e);
   Atomics.store(workerData.ctrl, ${READY} + workerData.slot, -1);
   Atomics.notify(workerData.ctrl, ${READY} + workerData.slot);
 });`;
@@ -139,25 +140,30 @@ ${load}.catch((e) => {
 function disable(reason: string, workers: Worker[]): null {
   for (const w of workers) void w.terminate();
   disabledReason = reason;
-  process.emitWarning(`${reason}; CPU matmuls run on one thread`);
+  console.warn(`kts: ${reason}; the CPU backend runs on one thread`);
   return null;
 }
 
 function startPool(threads: number): typeof pool {
+  const wt = nodeWorkers();
+  if (!wt || typeof SharedArrayBuffer === 'undefined') return disable('worker_threads or SharedArrayBuffer are unavailable', []);
   const ctrl = new Int32Array(new SharedArrayBuffer(4 * (READY + threads)));
   const workers: Worker[] = [];
   let code: string;
   try {
     code = bootCode();
   } catch (e) {
-    return disable(`CPU matmul workers cannot be started (${(e as Error).message})`, workers);
+    return disable(`CPU workers cannot be started (${(e as Error).message})`, workers);
   }
+  // Workers run the WebAssembly kernels on the calling thread's memory (if the kernels loaded).
+  const rt = loadedRuntime();
+  const wasm = rt ? { memory: rt.memory, modules: [...rt.modules] } : null;
   const ports: MessagePort[] = [];
   for (let i = 0; i < threads - 1; i++) {
-    const { port1, port2 } = new MessageChannel();
+    const { port1, port2 } = new wt.MessageChannel();
     ports.push(port1);
-    const w = new Worker(code, { eval: true, workerData: { ctrl, slot: i, port: port2, layout: LAYOUT, spinMs: SPIN_MS }, transferList: [port2] });
-    w.on('error', (e) => console.error(`kts: CPU matmul worker ${i}:`, e));
+    const w = new wt.Worker(code, { eval: true, workerData: { ctrl, slot: i, port: port2, layout: LAYOUT, spinMs: SPIN_MS, wasm }, transferList: [port2] });
+    w.on('error', (e) => console.error(`kts: CPU worker ${i}:`, e));
     w.unref();
     workers.push(w);
   }
@@ -166,21 +172,85 @@ function startPool(threads: number): typeof pool {
   for (let i = 0; i < workers.length; i++) {
     for (let state = Atomics.load(ctrl, READY + i); state !== 1; state = Atomics.load(ctrl, READY + i)) {
       const left = deadline - performance.now();
-      if (state === -1) return disable('a CPU matmul worker failed to load (see stderr)', workers);
-      if (left <= 0) return disable('CPU matmul workers did not start within 20 s', workers);
+      if (state === -1) return disable('a CPU worker failed to load (see stderr)', workers);
+      if (left <= 0) return disable('CPU workers did not start within 20 s', workers);
       Atomics.wait(ctrl, READY + i, 0, Math.min(left, 100));
     }
   }
   return { workers, ports, ctrl };
 }
 
+/** Posts jobs[w] to worker w (null: none), runs `local` here, waits for the workers; false if it could not hand off. */
+function handOff(jobs: (object | null)[], local: () => void): boolean {
+  pool ??= startPool(cpuThreads());
+  if (!pool) return false;
+  parallelCalls++;
+  const { ports, ctrl } = pool;
+  Atomics.store(ctrl, DONE, 0);
+  Atomics.store(ctrl, FAILED, 0);
+  let posted = 0;
+  for (let w = 0; w < ports.length && w < jobs.length; w++) {
+    const job = jobs[w];
+    if (!job) continue;
+    ports[w]!.postMessage(job);
+    posted++;
+  }
+  Atomics.add(ctrl, SEQ, 1);
+  Atomics.notify(ctrl, SEQ);
+  local();
+  const deadline = performance.now() + WORKER_TIMEOUT_MS;
+  for (let done = Atomics.load(ctrl, DONE); done < posted; done = Atomics.load(ctrl, DONE)) {
+    if (performance.now() > deadline) {
+      stopCpuThreads();
+      disabledReason = `a CPU worker did not answer within ${WORKER_TIMEOUT_MS / 1000} s`;
+      throw new Error(`kts: ${disabledReason}; CPU threads are now off (setCpuThreads(1))`);
+    }
+    Atomics.wait(ctrl, DONE, done, 1000);
+  }
+  // A worker that threw has printed why; the caller redoes the work here to surface the error.
+  return Atomics.load(ctrl, FAILED) === 0;
+}
+
+/** One kernel call: module name, function name, numeric arguments (addresses, sizes, scalars). */
+export type WasmCall = [module: string, fn: string, args: number[]];
+
+/** Runs a thread's list of kernel calls with that thread's instances. */
+export function runCalls(k: Readonly<Record<string, KernelModule>>, calls: readonly WasmCall[]): void {
+  for (const [m, f, args] of calls) k[m]![f]!(...args);
+}
+
+/**
+ * Runs perThread[t] on thread t (t = 0: the calling thread) — kernel calls on the shared heap, so
+ * the workers write their outputs in place. With one non-empty list, or without workers,
+ * everything runs here, in the same order: the same bits.
+ */
+export function runOnThreads(perThread: readonly WasmCall[][]): void {
+  const rt = loadedRuntime();
+  if (!rt) throw new Error('runOnThreads: the WebAssembly kernels are not loaded');
+  const workers = perThread.slice(1);
+  if (workers.some((c) => c.length > 0) && perThread.length <= cpuThreads()) {
+    const jobs = workers.map((calls) => (calls.length ? { kind: 'wasm', calls } : null));
+    if (handOff(jobs, () => runCalls(rt.k, perThread[0] ?? []))) return;
+    // No workers, or one threw (it printed why): run it all here, which surfaces the error.
+  }
+  for (const calls of perThread) runCalls(rt.k, calls);
+}
+
+/** Instances of the kernel modules on a worker's side (cpu-worker.ts). */
+export function workerInstances(wasm: { memory: WebAssembly.Memory; modules: [string, WebAssembly.Module][] } | null): Record<string, KernelModule> | null {
+  if (!wasm) return null;
+  const k: Record<string, KernelModule> = {};
+  for (const [name, mod] of wasm.modules) k[name] = instantiate(name, mod, wasm.memory);
+  return k;
+}
+
 /** One slice of a product for one thread: C[cOff..] = A[aOff..] @ B[bOff..] with M×N×K. */
 type Part = [aOff: number, bOff: number, cOff: number, M: number, N: number, K: number];
 
 /**
- * C_t = A_t @ B_t for the batch of products in `parts`-to-be, spread over the workers when that
- * pays; returns false (and does nothing) when it does not, so the caller runs it serially.
- * Operand layout as in matmulStrided; `items` lists each batch entry's (aOff, bOff, cOff).
+ * The TypeScript matmul path: C_t = A_t @ B_t for the batch of products in `items`, spread over
+ * the workers when that pays; returns false (and does nothing) when it does not, so the caller
+ * runs it serially. Operand layout as in matmulStrided; each item is (aOff, bOff, cOff).
  */
 export function matmulParallel(
   A: FloatArray, ars: number, acs: number,
@@ -197,8 +267,6 @@ export function matmulParallel(
   const b = a && shareable('b', B);
   if (!a || !b) return false;
   const c = isShared(C) ? C : scratchFor('c', C);
-  pool ??= startPool(threads);
-  if (!pool) return false;
 
   // Cut the work into `threads` parts: whole batch entries if there are enough, else row ranges
   // (multiples of 4, the micro-kernel height), else column ranges of a single-row product.
@@ -218,31 +286,11 @@ export function matmulParallel(
       }
     }
   }
-  parallelCalls++;
-  const { ports, ctrl } = pool;
-  Atomics.store(ctrl, DONE, 0);
-  Atomics.store(ctrl, FAILED, 0);
-  let posted = 0;
-  for (let w = 0; w < ports.length; w++) {
-    const mine = parts[w + 1]!;
-    if (mine.length === 0) continue;
-    ports[w]!.postMessage({ a, ars, acs, b, brs, bcs, c, parts: mine });
-    posted++;
-  }
-  Atomics.add(ctrl, SEQ, 1);
-  Atomics.notify(ctrl, SEQ);
-  for (const [ao, bo, co, m, n, k] of parts[0]!) matmulStrided(a, ao, ars, acs, b, bo, brs, bcs, c, co, m, n, k);
-  const deadline = performance.now() + WORKER_TIMEOUT_MS;
-  for (let done = Atomics.load(ctrl, DONE); done < posted; done = Atomics.load(ctrl, DONE)) {
-    if (performance.now() > deadline) {
-      stopCpuThreads();
-      disabledReason = `a CPU matmul worker did not answer within ${WORKER_TIMEOUT_MS / 1000} s`;
-      throw new Error(`matmul: ${disabledReason}; CPU threads are now off (setCpuThreads(1))`);
-    }
-    Atomics.wait(ctrl, DONE, done, 1000);
-  }
-  // A worker that threw has printed why; redo everything here so the caller gets the real error.
-  if (Atomics.load(ctrl, FAILED) !== 0) return false;
+  const jobs = parts.slice(1).map((mine) => (mine.length ? { kind: 'matmul', a, ars, acs, b, brs, bcs, c, parts: mine } : null));
+  const ok = handOff(jobs, () => {
+    for (const [ao, bo, co, m, n, k] of parts[0]!) matmulStrided(a, ao, ars, acs, b, bo, brs, bcs, c, co, m, n, k);
+  });
+  if (!ok) return false;
   if (c !== C) C.set(c.subarray(0, C.length));
   return true;
 }
