@@ -1,5 +1,6 @@
 // The WebAssembly part of the kernels build: compiles every kernels/<name>.wat with wabt (SIMD,
-// threads and relaxed-SIMD features on) to bytes. A kernel that uses f32x4.relaxed_madd also gets
+// threads and relaxed-SIMD features on) to bytes. A line `;; @include <file>` is replaced by that
+// file of kernels/ (shared SIMD math such as vmath.inc.wat; *.inc.wat files are not modules). A kernel that uses f32x4.relaxed_madd also gets
 // a "<name>-plain" variant, the same source with each (f32x4.relaxed_madd a b c) rewritten as
 // (f32x4.add (f32x4.mul a b) c), for runtimes without relaxed SIMD (Node 20's V8); the CPU
 // backend's loader picks one by feature detection.
@@ -35,6 +36,11 @@ export function plainVariant(src) {
   return out + src.slice(i);
 }
 
+/** The source with every `;; @include <file>` line replaced by that file's text (one level). */
+export function expandIncludes(src, dir) {
+  return src.replace(/^[ \t]*;;[ \t]*@include[ \t]+(\S+)[ \t]*$/gm, (_, file) => fs.readFileSync(path.join(dir, file), 'utf8'));
+}
+
 /** { name: bytes } for every .wat in dir (and its -plain variant where relaxed SIMD is used). */
 export async function buildWasm(dir) {
   const wabt = await wabtInit();
@@ -49,9 +55,9 @@ export async function buildWasm(dir) {
     }
   };
   const out = {};
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.wat')).sort()) {
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.wat') && !f.endsWith('.inc.wat')).sort()) {
     const name = file.slice(0, -4);
-    const src = fs.readFileSync(path.join(dir, file), 'utf8');
+    const src = expandIncludes(fs.readFileSync(path.join(dir, file), 'utf8'), dir);
     out[name] = compile(name, src);
     if (src.includes('f32x4.relaxed_madd')) out[`${name}-plain`] = compile(`${name}-plain`, plainVariant(src));
   }

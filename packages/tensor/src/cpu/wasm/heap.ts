@@ -18,6 +18,8 @@
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB; keep the last 64 KiB unused. */
 const MAX_BYTES = 2 ** 32 - PAGE;
+/** Bytes kept readable past the last block: a kernel may read a whole vector at any element. */
+const SLACK = 64;
 /** Request a full GC after this many bytes of newly allocated blocks. */
 const GC_BYTES = 256 * 2 ** 20;
 
@@ -89,7 +91,8 @@ export class Heap {
         this.stats.overBudget++;
         return -1;
       }
-      if (this.top + size > this.buffer.byteLength && !this.grow(this.top + size)) return -1;
+      // SLACK: kernels may load a whole vector at a block's last element (broadcast reads)
+      if (this.top + size + SLACK > this.buffer.byteLength && !this.grow(this.top + size + SLACK)) return -1;
       ptr = this.top;
       this.top += size;
       this.maybeCollect(size);
@@ -132,6 +135,11 @@ export class Heap {
   /** A view of n floats at address ptr. */
   f32(ptr: number, n: number): Float32Array {
     return new Float32Array(this.buffer, ptr, n);
+  }
+
+  /** A view of n int32 at address ptr. */
+  i32(ptr: number, n: number): Int32Array {
+    return new Int32Array(this.buffer, ptr, n);
   }
 
   private grow(end: number): boolean {
@@ -197,9 +205,11 @@ export class Scratch {
   }
 
   /** Copies a[from, from + n) in; returns its address or -1. */
-  copyIn(a: Float32Array, from: number, n: number): number {
+  copyIn(a: Float32Array | Int32Array, from: number, n: number): number {
     const p = this.take(n * 4);
-    if (p >= 0) this.heap.f32(p, n).set(a.subarray(from, from + n));
+    if (p < 0) return p;
+    if (a instanceof Float32Array) this.heap.f32(p, n).set(a.subarray(from, from + n));
+    else this.heap.i32(p, n).set(a.subarray(from, from + n));
     return p;
   }
 }

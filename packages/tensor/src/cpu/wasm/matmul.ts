@@ -11,6 +11,7 @@
  * the TypeScript matmulStrided (../matmul.ts); tests compare them (test/tensor/cpu-wasm-matmul.test.ts).
  */
 import { cpuThreads, runOnThreads, type WasmCall } from '../threads.ts';
+import { split } from './launch.ts';
 import { place, type Operand } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';
 
@@ -30,14 +31,6 @@ function workFor(rt: WasmRuntime, t: number): number {
     work[t] = w;
   }
   return w;
-}
-
-/** [start, end) ranges cutting n into `parts` pieces whose starts are multiples of `unit`. */
-export function split(n: number, parts: number, unit: number): [number, number][] {
-  const chunk = Math.ceil(n / parts / unit) * unit;
-  const out: [number, number][] = [];
-  for (let s = 0; s < n; s += chunk) out.push([s, Math.min(n, s + chunk)]);
-  return out;
 }
 
 export interface MatmulArgs {

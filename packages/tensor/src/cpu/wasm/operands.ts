@@ -6,7 +6,7 @@
 import type { WasmRuntime } from './runtime.ts';
 
 export interface Operand {
-  data: Float32Array;
+  data: Float32Array | Int32Array;
   offset: number;
   shape: readonly number[];
   strides: readonly number[];
@@ -38,7 +38,7 @@ export interface Placed {
  * copying what is not on the heap into scratch; null when the heap cannot hold the copies.
  * `extra` bytes of scratch are reserved for the caller (take them with rt.scratch.take).
  */
-export function place(rt: WasmRuntime, inputs: readonly Operand[], outputs: readonly Float32Array[], extra = 0): Placed | null {
+export function place(rt: WasmRuntime, inputs: readonly Operand[], outputs: readonly (Float32Array | Int32Array)[], extra = 0): Placed | null {
   const { heap, scratch } = rt;
   let need = extra;
   const ranges = inputs.map((o) => {
@@ -54,7 +54,7 @@ export function place(rt: WasmRuntime, inputs: readonly Operand[], outputs: read
     if (!r) return o.data.byteOffset + 4 * o.offset;
     return scratch.copyIn(o.data, r.lo, r.hi - r.lo + 1) + 4 * (o.offset - r.lo);
   });
-  const pending: [number, Float32Array][] = [];
+  const pending: [number, Float32Array | Int32Array][] = [];
   const outPtrs = outputs.map((out) => {
     if (heap.owns(out)) return out.byteOffset;
     const p = scratch.take(out.length * 4);
@@ -65,7 +65,12 @@ export function place(rt: WasmRuntime, inputs: readonly Operand[], outputs: read
     inputs: inPtrs,
     outputs: outPtrs,
     finish: () => {
-      for (const [p, out] of pending) out.set(heap.f32(p, out.length));
+      for (const [p, out] of pending) out.set(out instanceof Float32Array ? heap.f32(p, out.length) : heap.i32(p, out.length));
     },
   };
+}
+
+/** A whole contiguous array as an operand. */
+export function whole(data: Float32Array | Int32Array): Operand {
+  return { data, offset: 0, shape: [data.length], strides: [1] };
 }
