@@ -3,14 +3,13 @@
   ;;
   ;; Cephes' expf/logf polynomials (≤ 2 ulp on their range): WebAssembly has no transcendental
   ;; instructions, and calling Math.exp per element would cost ~40× more than the arithmetic.
-  ;; exp flushes results below 2^-126 (x < -87.34) to 0 instead of returning denormals.
   ;; NaN stays NaN; ±∞ and overflow give what Math.exp / Math.log give.
 
   (func $vexp (param $x v128) (result v128)
-    (local $xc v128) (local $n v128) (local $r v128) (local $p v128)
-    ;; pmin/pmax keep a NaN x (it is their first operand)
+    (local $xc v128) (local $n v128) (local $r v128) (local $p v128) (local $k v128) (local $k1 v128)
+    ;; pmin/pmax keep a NaN x (it is their first operand); below −103.98 exp rounds to 0
     (local.set $xc (f32x4.pmax (f32x4.pmin (local.get $x) (v128.const f32x4 88.72284 88.72284 88.72284 88.72284))
-                               (v128.const f32x4 -87.33654 -87.33654 -87.33654 -87.33654)))
+                               (v128.const f32x4 -103.98 -103.98 -103.98 -103.98)))
     ;; x = n·ln2 + r, |r| ≤ ln2/2 (n ≤ 127 so 2^n stays finite; then r ≤ ln2 near the top)
     (local.set $n (f32x4.pmin (f32x4.nearest (f32x4.mul (local.get $xc) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504)))
                               (v128.const f32x4 127 127 127 127)))
@@ -24,12 +23,16 @@
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
     (local.set $p (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $r)) (local.get $r)) (local.get $r))
                              (v128.const f32x4 1 1 1 1)))
-    ;; · 2^n, built in the exponent field
-    (local.set $p (f32x4.mul (local.get $p)
-      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+    ;; · 2^n as 2^k1 · 2^(n − k1), k1 = n >> 1: both factors are normal floats for n in [−150, 127]
+    ;; (results below 2^−126 come out as denormals from the last multiply)
+    (local.set $k (i32x4.trunc_sat_f32x4_s (local.get $n)))
+    (local.set $k1 (i32x4.shr_s (local.get $k) (i32.const 1)))
+    (local.set $p (f32x4.mul (f32x4.mul (local.get $p)
+      (i32x4.shl (i32x4.add (local.get $k1) (v128.const i32x4 127 127 127 127)) (i32.const 23)))
+      (i32x4.shl (i32x4.add (i32x4.sub (local.get $k) (local.get $k1)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
     (local.set $p (v128.bitselect (v128.const f32x4 inf inf inf inf) (local.get $p)
       (f32x4.gt (local.get $x) (v128.const f32x4 88.72284 88.72284 88.72284 88.72284))))
-    (v128.andnot (local.get $p) (f32x4.lt (local.get $x) (v128.const f32x4 -87.33654 -87.33654 -87.33654 -87.33654))))
+    (v128.andnot (local.get $p) (f32x4.lt (local.get $x) (v128.const f32x4 -103.98 -103.98 -103.98 -103.98))))
 
   (func $vlog (param $x v128) (result v128)
     (local $small v128) (local $xs v128) (local $e v128) (local $m v128) (local $lt v128) (local $z v128) (local $y v128)

@@ -13,6 +13,7 @@ export {
 } from './backend.ts';
 export { cpuBackend, CpuStorage } from './cpu/backend.ts';
 export { setCpuThreads, cpuThreads, stopCpuThreads, cpuThreadStats } from './cpu/threads.ts';
+export { setCpuKernels, cpuKernels } from './cpu/wasm/runtime.ts';
 export { tensor, zeros, ones, full, arange, randn, rand, zerosLike, onesLike, type CreateOptions, type RandomOptions } from './creation.ts';
 export { Generator, manualSeed, defaultGenerator } from './random.ts';
 export {

@@ -9,10 +9,13 @@ export const SHARED_MIN = 1 << 16;
 /** Float32 buffers of at least this many elements go on the WebAssembly heap when the kernels are on. */
 export const HEAP_MIN = 1 << 10;
 
-/** A float array of n elements on a SharedArrayBuffer, whatever its size. */
+/** Whether this runtime has SharedArrayBuffer (browsers: only cross-origin isolated pages). */
+export const hasSharedMemory = typeof SharedArrayBuffer !== 'undefined';
+
+/** A float array of n elements on a SharedArrayBuffer (an ordinary one where there is none), whatever its size. */
 export function allocShared(dtype: 'float32' | 'float64', n: number): Float32Array | Float64Array {
-  const sab = new SharedArrayBuffer(n * (dtype === 'float32' ? 4 : 8));
-  return dtype === 'float32' ? new Float32Array(sab) : new Float64Array(sab);
+  const buf = hasSharedMemory ? new SharedArrayBuffer(n * (dtype === 'float32' ? 4 : 8)) : new ArrayBuffer(n * (dtype === 'float32' ? 4 : 8));
+  return dtype === 'float32' ? new Float32Array(buf) : new Float64Array(buf);
 }
 
 /**
@@ -34,5 +37,5 @@ export function allocOutput(n: number): Float32Array {
     const a = wasmRuntime()?.heap.allocF32(n, false);
     if (a) return a;
   }
-  return n < SHARED_MIN ? new Float32Array(n) : new Float32Array(new SharedArrayBuffer(4 * n));
+  return n < SHARED_MIN ? new Float32Array(n) : (allocShared('float32', n) as Float32Array);
 }

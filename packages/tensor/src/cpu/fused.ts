@@ -88,18 +88,22 @@ function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
     if (x.requiresGrad) {
       const d = allocOutput(x.size);
       const a = [{ data: xd, perRow: n }, { data: wd, perRow: 0 }, { data: gd, perRow: n }, { data: rinv, perRow: 1 }, { data: d, perRow: n, out: true }];
-      if (!runRows(rt, 'rmsnorm', 'rmsnorm_dx', a, rows, n, [], ROWS_PARALLEL_MIN)) throw new Error('rmsNorm backward: the WebAssembly heap is full');
-      dx = wrap(x, d, x.shape);
+      dx = runRows(rt, 'rmsnorm', 'rmsnorm_dx', a, rows, n, [], ROWS_PARALLEL_MIN) ? wrap(x, d, x.shape) : null;
     }
     if (weight.requiresGrad) {
       // dw[j] = Σ_rows g·x·r: threads take column ranges (multiples of 4), so each sum runs over
       // the rows in the same order whatever the thread count
       const d = new Float32Array(n);
       const a = [{ data: xd, perRow: 0 }, { data: gd, perRow: 0 }, { data: rinv, perRow: 0 }, { data: d, perRow: 0, out: true }];
-      if (!runSplit(rt, 'rmsnorm', 'rmsnorm_dw', a, n, (ptrs, j0, j1) => [...ptrs, rows, n, j0, j1], ROWS_PARALLEL_MIN, rows * n, 4)) {
-        throw new Error('rmsNorm backward: the WebAssembly heap is full');
-      }
-      dw = wrap(x, d, [n]);
+      dw = runSplit(rt, 'rmsnorm', 'rmsnorm_dw', a, n, (ptrs, j0, j1) => [...ptrs, rows, n, j0, j1], ROWS_PARALLEL_MIN, rows * n, 4) ? wrap(x, d, [n]) : null;
+    }
+    if ((x.requiresGrad && !dx) || (weight.requiresGrad && !dw)) {
+      // the heap is full: the same gradients composed from ops
+      const r = wrap(x, rinv, [...x.shape.slice(0, -1), 1]);
+      const xg = wrap(x, xd, x.shape);
+      const wg = weight.mul(g);
+      dx ??= x.requiresGrad ? wg.mul(r).sub(xg.mul(r.mul(r).mul(r).mul(wg.mul(xg).sum(-1, true)).div(n))) : null;
+      dw ??= weight.requiresGrad ? ops.sumTo(g.mul(xg).mul(r), [n]) : null;
     }
     return [dx, dw];
   });
@@ -144,7 +148,14 @@ function klDivLogits(p: Tensor, q: Tensor): Tensor {
       { data: pd, perRow: n }, { data: qd, perRow: n }, { data: stats, perRow: 4 }, { data: kl, perRow: 1 }, { data: gd, perRow: 1 },
       { data: dp, perRow: n, out: true }, { data: dq, perRow: n, out: true },
     ];
-    if (!runRows(rt, 'kl', 'kl_bwd', a, rows, n, [], ROWS_PARALLEL_MIN)) throw new Error('klDivLogits backward: the WebAssembly heap is full');
+    if (!runRows(rt, 'kl', 'kl_bwd', a, rows, n, [], ROWS_PARALLEL_MIN)) {
+      // the heap is full: dp = g·P⊙((logP − logQ) − KL), dq = g·(Q − P) composed from ops
+      const lp = logSoftmaxComposite(p);
+      const lq = logSoftmaxComposite(q);
+      const P = lp.exp();
+      const gk = g.unsqueeze(-1);
+      return [p.requiresGrad ? gk.mul(P).mul(lp.sub(lq).sub(wrap(p, kl, [...p.shape.slice(0, -1), 1]))) : null, q.requiresGrad ? gk.mul(lq.exp().sub(P)) : null];
+    }
     return [dp && wrap(p, dp, p.shape), dq && wrap(p, dq, p.shape)];
   });
 }
@@ -167,7 +178,12 @@ function crossEntropyLogits(logits: Tensor, targets: Tensor, ignoreIndex: number
     const gd = f32data(g);
     const dx = allocOutput(logits.size);
     const a = [{ data: xd, perRow: n }, { data: t, perRow: 1 }, { data: stats, perRow: 2 }, { data: gd, perRow: 1 }, { data: dx, perRow: n, out: true }];
-    if (!runRows(rt, 'cross-entropy', 'ce_bwd', a, rows, n, [ignoreIndex], ROWS_PARALLEL_MIN)) throw new Error('crossEntropy backward: the WebAssembly heap is full');
+    if (!runRows(rt, 'cross-entropy', 'ce_bwd', a, rows, n, [ignoreIndex], ROWS_PARALLEL_MIN)) {
+      // the heap is full: g·(softmax − onehot), zero for ignored rows, composed from ops
+      const valid = targets.eq(ignoreIndex).mul(-1).add(1);
+      const onehot = ops.arange(0, n, 1, { dtype: 'int32' }).reshape([1, n]).eq(ops.where(valid, targets, 0).reshape([rows, 1]));
+      return [softmaxComposite(logits).sub(onehot).mul(g.mul(valid).reshape([rows, 1]))];
+    }
     return [wrap(logits, dx, logits.shape)];
   });
 }

@@ -22,7 +22,7 @@
  * runs on the calling thread.
  */
 import { matmulStrided, type FloatArray } from './matmul.ts';
-import { allocShared, SHARED_MIN } from './alloc.ts';
+import { allocShared, hasSharedMemory, SHARED_MIN } from './alloc.ts';
 import { instantiate, loadedRuntime, type KernelModule } from './wasm/runtime.ts';
 
 export { allocFloat, allocShared, SHARED_MIN } from './alloc.ts';
@@ -52,15 +52,19 @@ let requested: number | undefined;
 let pool: { workers: Worker[]; ports: MessagePort[]; ctrl: Int32Array } | null = null;
 let disabledReason: string | null = null;
 let parallelCalls = 0;
+let kernelCalls = 0;
 
 /** Node's worker_threads, or null outside Node (browsers run everything on the calling thread). */
 function nodeWorkers(): NodeWorkers | null {
   return globalThis.process?.getBuiltinModule?.('node:worker_threads') ?? null;
 }
 
-/** Jobs run across threads so far (for tests and benchmarks), and why threads are off, if they are. */
-export function cpuThreadStats(): { threads: number; parallelCalls: number; disabled: string | null } {
-  return { threads: cpuThreads(), parallelCalls, disabled: disabledReason };
+/**
+ * Jobs run across threads so far, WebAssembly kernel launches (for tests and benchmarks), and why
+ * threads are off, if they are.
+ */
+export function cpuThreadStats(): { threads: number; parallelCalls: number; kernelCalls: number; disabled: string | null } {
+  return { threads: cpuThreads(), parallelCalls, kernelCalls, disabled: disabledReason };
 }
 
 function defaultThreads(): number {
@@ -94,7 +98,7 @@ export function stopCpuThreads(): void {
   pool = null;
 }
 
-const isShared = (a: FloatArray): boolean => a.buffer instanceof SharedArrayBuffer;
+const isShared = (a: FloatArray): boolean => hasSharedMemory && a.buffer instanceof SharedArrayBuffer;
 
 // Reused shared scratch arrays for small operands and outputs (by role and dtype): allocating a
 // SharedArrayBuffer per call costs more than the copy.
@@ -146,7 +150,7 @@ function disable(reason: string, workers: Worker[]): null {
 
 function startPool(threads: number): typeof pool {
   const wt = nodeWorkers();
-  if (!wt || typeof SharedArrayBuffer === 'undefined') return disable('worker_threads or SharedArrayBuffer are unavailable', []);
+  if (!wt || !hasSharedMemory) return disable('worker_threads or SharedArrayBuffer are unavailable', []);
   const ctrl = new Int32Array(new SharedArrayBuffer(4 * (READY + threads)));
   const workers: Worker[] = [];
   let code: string;
@@ -227,6 +231,7 @@ export function runCalls(k: Readonly<Record<string, KernelModule>>, calls: reado
 export function runOnThreads(perThread: readonly WasmCall[][]): void {
   const rt = loadedRuntime();
   if (!rt) throw new Error('runOnThreads: the WebAssembly kernels are not loaded');
+  kernelCalls++;
   const workers = perThread.slice(1);
   if (workers.some((c) => c.length > 0) && perThread.length <= cpuThreads()) {
     const jobs = workers.map((calls) => (calls.length ? { kind: 'wasm', calls } : null));

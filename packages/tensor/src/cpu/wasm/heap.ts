@@ -7,9 +7,11 @@
  * Blocks come in size classes (64-byte steps up to 4 KiB, then 1, 1.25, 1.5, 1.75 × 2^k: at most
  * 25 % waste) and are recycled per class. JavaScript cannot free memory explicitly, so a block goes
  * back to its class when its array is garbage-collected (a FinalizationRegistry) or disposed; V8
- * cannot see this memory either, so after every GC_BYTES of new blocks the heap asks for a full
- * collection where Node allows it (as the WebGPU backend does for GPU buffers). Past the budget,
- * allocation returns null and the caller falls back to an ordinary array.
+ * cannot see this memory either, so after every GC_BYTES of blocks handed out the heap asks for a
+ * full collection where Node allows it (as the WebGPU backend does for GPU buffers). Finalizers
+ * run between tasks, so garbage made by one synchronous stretch of code (a training step) comes
+ * back after it. Past the budget, allocation returns null and the caller falls back to an
+ * ordinary array (and the TypeScript loops).
  *
  * The memory is shared (SharedArrayBuffer): growing it does not detach the arrays already handed
  * out, each keeps the buffer object it was made from; `owns` recognises all of them.
@@ -20,7 +22,7 @@ const PAGE = 65536;
 const MAX_BYTES = 2 ** 32 - PAGE;
 /** Bytes kept readable past the last block: a kernel may read a whole vector at any element. */
 const SLACK = 64;
-/** Request a full GC after this many bytes of newly allocated blocks. */
+/** Request a full GC after this many bytes of blocks handed out (new or reused). */
 const GC_BYTES = 256 * 2 ** 20;
 
 export function sizeClass(bytes: number): number {
@@ -83,6 +85,7 @@ export class Heap {
   alloc(bytes: number): number {
     const size = sizeClass(bytes);
     const list = this.free.get(size);
+    this.maybeCollect(size);
     let ptr = list?.pop();
     if (ptr !== undefined) {
       this.stats.reused++;
@@ -95,7 +98,6 @@ export class Heap {
       if (this.top + size + SLACK > this.buffer.byteLength && !this.grow(this.top + size + SLACK)) return -1;
       ptr = this.top;
       this.top += size;
-      this.maybeCollect(size);
     }
     this.classOf.set(ptr, size);
     this.stats.allocated++;
