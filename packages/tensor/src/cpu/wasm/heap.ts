@@ -197,6 +197,14 @@ export class Scratch {
     return false;
   }
 
+  /** Returns the block to the heap (the next reset allocates again). */
+  drop(): void {
+    if (this.base >= 0) this.heap.release(this.base);
+    this.base = -1;
+    this.size = 0;
+    this.used = 0;
+  }
+
   /** `bytes` bytes (16-byte aligned) valid until the next reset, or -1 beyond what reset reserved. */
   take(bytes: number): number {
     const need = this.used + Math.ceil(bytes / 16) * 16;
