@@ -24,6 +24,10 @@ function nonZero(g: Generator, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (g.random() < 0.5 ? -1 : 1) * (0.5 + g.random()) * scale);
 }
 
+function clearGrads(...ts: Tensor[]): void {
+  for (const t of ts) t.grad = null;
+}
+
 interface In {
   data: Float32Array | Int32Array;
   shape: number[];
@@ -157,8 +161,7 @@ test('wasm fused ops give the same bits on 1, 2 and 3 threads', { skip }, () => 
     const runs = [1, 2, 3].map((threads) => {
       setCpuThreads(threads);
       return fns.map(([, fn]) => {
-        x.grad = null;
-        w.grad = null;
+        clearGrads(x, w);
         const out = fn();
         out.mul(out.detach().add(0.5)).sum().backward();
         return [out.toArray(), x.grad!.toArray(), ...(w.grad ? [w.grad.toArray()] : [])];
@@ -204,8 +207,7 @@ test('with the heap full, fused ops and matmuls fall back (composites, TypeScrip
   ];
   for (const [name, fn] of ops) {
     const grads = [false, true].map((full) => {
-      x.grad = null;
-      w.grad = null;
+      clearGrads(x, w);
       const y = fn();
       assert.ok(y.node, `${name}: recorded`);
       try {
