@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cpuKernels, cpuThreadStats, crossEntropy, Generator, klDivLogits, logSoftmax, noGrad, optim, rmsNorm, rotaryEmbedding, setCpuKernels,
+  attention, cpuKernels, cpuThreadStats, crossEntropy, Generator, klDivLogits, logSoftmax, noGrad, optim, rmsNorm, rotaryEmbedding, setCpuKernels,
   setCpuThreads, softmax, stopCpuThreads, tensor, type Tensor,
 } from '@kts/tensor';
 import { wasmRuntime } from '../../packages/tensor/src/cpu/wasm/runtime.ts';
@@ -127,6 +127,36 @@ test('wasm klDivLogits and crossEntropy forward and backward vs float64 composit
   assert.throws(() => crossEntropy(tensor(nonZero(g, 2 * 5), [2, 5]), tensor(Int32Array.from([1, 5]), [2])), /out of range/);
 });
 
+test('wasm attention forward and backward vs float64 composite: causal GQA, padding mask, transposed q, narrowed KV cache, decode', { skip }, () => {
+  const g = new Generator(38);
+  const [B, H, Hkv, T, D] = [2, 4, 2, 6, 13];
+  const Tmax = 9;
+  const mask = new Float32Array(B * T).fill(0);
+  mask[T] = -Infinity; // second sequence: first key padded
+  check('attention prefill', (q, k, v, m) => attention(q, k, v, { causal: true, mask: m }), [
+    { data: nonZero(g, B * T * H * D), shape: [B, T, H, D], grad: true, view: (t) => t.transpose(1, 2) },
+    { data: nonZero(g, B * Hkv * Tmax * D), shape: [B, Hkv, Tmax, D], grad: true, view: (t) => t.narrow(2, 0, T) },
+    { data: nonZero(g, B * Hkv * Tmax * D), shape: [B, Hkv, Tmax, D], grad: true, view: (t) => t.narrow(2, 1, T) },
+    { data: mask, shape: [B, 1, 1, T] },
+  ], 16, 'attention');
+  // decode: 2 queries against 7 keys (causal aligns them at the end), a [Tq, Tk] mask with −∞, a scale
+  const m2 = nonZero(g, 2 * 7);
+  m2[3] = -Infinity;
+  check('attention decode', (q, k, v, m) => attention(q, k, v, { causal: true, mask: m, scale: 0.7 }), [
+    { data: nonZero(g, 1 * 4 * 2 * 8), shape: [1, 4, 2, 8], grad: true },
+    { data: nonZero(g, 1 * 1 * 7 * 8), shape: [1, 1, 7, 8], grad: true },
+    { data: nonZero(g, 1 * 1 * 7 * 8), shape: [1, 1, 7, 8], grad: true },
+    { data: m2, shape: [2, 7] },
+  ], 17, 'attention');
+  // a query row whose keys are all masked: zeros, as the composite
+  const m3 = new Float32Array(3 * 3).fill(0);
+  m3.fill(-Infinity, 3, 6);
+  check('attention all-masked row', (q, k, v, m) => attention(q, k, v, { mask: m }), [
+    { data: nonZero(g, 3 * 5), shape: [1, 1, 3, 5], grad: true }, { data: nonZero(g, 3 * 5), shape: [1, 1, 3, 5], grad: true },
+    { data: nonZero(g, 3 * 5), shape: [1, 1, 3, 5], grad: true }, { data: m3, shape: [3, 3] },
+  ], 18, 'attention');
+});
+
 test('wasm AdamW step equals optim.AdamW composed from ops (TypeScript loops)', { skip }, () => {
   const g = new Generator(35);
   const n = 4099; // on the heap (≥ HEAP_MIN), odd length
@@ -156,6 +186,7 @@ test('wasm fused ops give the same bits on 1, 2 and 3 threads', { skip }, () => 
   const fns: [string, () => Tensor][] = [
     ['softmax', () => softmax(x, -1)], ['logSoftmax', () => logSoftmax(x, -1)], ['kl', () => klDivLogits(x, q)],
     ['ce', () => crossEntropy(x, t, { reduction: 'none' })], ['rmsNorm', () => rmsNorm(x, w, 1e-5)],
+    ['attention', () => attention(x.narrow(1, 0, 960).reshape([67, 4, 15, 16]).transpose(1, 2), q.narrow(1, 0, 480).reshape([67, 2, 15, 16]).transpose(1, 2), q.narrow(1, 480, 480).reshape([67, 2, 15, 16]).transpose(1, 2), { causal: true })],
   ];
   try {
     const runs = [1, 2, 3].map((threads) => {
@@ -204,6 +235,7 @@ test('with the heap full, fused ops and matmuls fall back (composites, TypeScrip
   const ops: [string, () => Tensor][] = [
     ['rmsNorm', () => rmsNorm(x, w, 1e-5)], ['softmax', () => softmax(x, -1)], ['logSoftmax', () => logSoftmax(x, -1)],
     ['kl', () => klDivLogits(x, q)], ['ce', () => crossEntropy(x, t, { reduction: 'none' })],
+    ['attention', () => attention(x.narrow(1, 0, 96).reshape([1, 9, 2, 48]).transpose(1, 2), q.narrow(1, 0, 48).reshape([1, 9, 1, 48]).transpose(1, 2), q.narrow(1, 48, 48).reshape([1, 9, 1, 48]).transpose(1, 2), { causal: true })],
   ];
   for (const [name, fn] of ops) {
     const grads = [false, true].map((full) => {

@@ -7,19 +7,20 @@
 // the reference the tests compare against (test/tensor/cpu-wasm-fused.test.ts) and the fallback:
 // with KTS_CPU_KERNELS=js, for float64 data, 0-d or empty tensors, inputs the kernels do not
 // cover (rotary tables that broadcast x to a bigger shape), or a heap that cannot hold the
-// operands, the composite runs. Attention and steering use the composites (whose matmuls and
-// softmax run on the kernels). No gradient flows to cos/sin of rotary through the kernel: their
-// gradients are composed from ops, as on WebGPU.
-import type { FusedOps } from '../backend.ts';
+// operands, the composite runs. Steering uses its composite (its ops run on the kernels). As on
+// WebGPU, no gradient flows to attention masks, and the cos/sin gradients of rotary are composed
+// from ops.
+import type { AttentionOptions, FusedOps } from '../backend.ts';
 import { noGrad, record } from '../autograd.ts';
 import { crossEntropyComposite, logSoftmaxComposite, rmsNormComposite, rotaryComposite, softmaxComposite } from '../functional.ts';
-import { klDivLogitsComposite } from '../attention.ts';
+import { attentionComposite, klDivLogitsComposite, repeatKv } from '../attention.ts';
 import * as ops from '../ops.ts';
 import type { Tensor } from '../tensor.ts';
 import { allocOutput } from './alloc.ts';
 import { CpuStorage } from './storage.ts';
 import { runRows, runSplit } from './wasm/launch.ts';
 import { rotaryWasm } from './wasm/rotary.ts';
+import { attentionBackward, attentionForward, operand4, type AttentionPlan } from './wasm/attention.ts';
 import { wasmRuntime, type WasmRuntime } from './wasm/runtime.ts';
 
 /** Row kernels below this many elements run on one thread. */
@@ -128,6 +129,54 @@ function rotaryEmbedding(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   });
 }
 
+// ---- attention ----------------------------------------------------------------------------------
+
+function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const rt = kernelsFor(q, k, v);
+  const [B, H, Tq, D] = q.shape as [number, number, number, number];
+  const [, Hkv, Tk] = k.shape as [number, number, number, number];
+  const mask = opts.mask ?? null;
+  if (!rt || (mask && (mask.ndim > 4 || mask.dtype === 'float64'))) return attentionComposite(q, k, v, opts);
+  const view = (t: Tensor) => operand4(t) ?? operand4(t.contiguous());
+  let maskOp = null;
+  if (mask) {
+    const m = noGrad(() => (mask.dtype === 'float32' ? mask : mask.cast('float32')).expand([B, H, Tq, Tk]));
+    maskOp = { data: (m.storage as CpuStorage).data as Float32Array, offset: m.offset, shape: m.shape, strides: m.shape.map((d, i) => (d === 1 ? 0 : m.strides[i]!)) };
+  }
+  const plan: AttentionPlan = { B, H, Hkv, Tq, Tk, D, causal: !!opts.causal, scale: opts.scale ?? 1 / Math.sqrt(D), q: view(q)!, k: view(k)!, v: view(v)!, mask: maskOp };
+  const fwd = attentionForward(rt, plan);
+  if (!fwd) return attentionComposite(q, k, v, opts);
+  return record(wrap(q, fwd.o, [B, H, Tq, D]), 'attention', [q, k, v], (g) => {
+    const bwd = attentionBackward(rt, plan, fwd.o, fwd.l, f32data(g));
+    if (!bwd) return attentionGradComposed(q, k, v, opts, g); // the heap is full
+    return [q.requiresGrad ? wrap(q, bwd.dq, q.shape) : null, k.requiresGrad ? wrap(q, bwd.dk, k.shape) : null, v.requiresGrad ? wrap(q, bwd.dv, v.shape) : null];
+  });
+}
+
+/** The attention gradients composed from ops (FlashAttention's formulas on the full score matrix). */
+function attentionGradComposed(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, g: Tensor): (Tensor | null)[] {
+  const [B, H, Tq, D] = q.shape as [number, number, number, number];
+  const [, Hkv, Tk] = k.shape as [number, number, number, number];
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const [kk, vv] = [repeatKv(k, H / Hkv), repeatKv(v, H / Hkv)];
+  let s = q.matmul(kk.transpose(-1, -2)).mul(scale);
+  if (opts.causal) {
+    const qi = ops.arange(0, Tq, 1, { dtype: 'int32' }).reshape([Tq, 1]);
+    const kj = ops.arange(0, Tk, 1, { dtype: 'int32' }).reshape([1, Tk]);
+    s = ops.where(kj.sub(qi).gt(Tk - Tq), -Infinity, s);
+  }
+  if (opts.mask) s = s.add(opts.mask);
+  const P = softmaxComposite(s);
+  const dP = g.matmul(vv.transpose(-1, -2));
+  const dS = P.mul(dP.sub(dP.mul(P).sum(-1, true))).mul(scale);
+  const perKv = (t: Tensor): Tensor => t.reshape([B, Hkv, H / Hkv, Tk, D]).sum(2);
+  return [
+    q.requiresGrad ? dS.matmul(kk) : null,
+    k.requiresGrad ? perKv(dS.transpose(-1, -2).matmul(q)) : null,
+    v.requiresGrad ? perKv(P.transpose(-1, -2).matmul(g)) : null,
+  ];
+}
+
 // ---- KL and cross-entropy ---------------------------------------------------------------------
 
 function klDivLogits(p: Tensor, q: Tensor): Tensor {
@@ -226,6 +275,7 @@ export const fusedOps: Partial<FusedOps> = {
   logSoftmax: (x) => softmaxLike(x, true),
   rmsNorm,
   rotaryEmbedding,
+  attention,
   klDivLogits,
   crossEntropyLogits,
   adamw,

@@ -5,6 +5,27 @@ import { cpuThreads, runOnThreads, type WasmCall } from '../threads.ts';
 import { place, whole } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';
 
+const work: number[] = [];
+
+/**
+ * Thread t's scratch on the heap (its own, so calls running at the same time never share it):
+ * the GEMM's packed panels, attention's score rows. Allocated once, work_bytes() of kernels/gemm.wat.
+ */
+export function threadWork(rt: WasmRuntime, t: number): number {
+  let w = work[t];
+  if (w === undefined) {
+    w = rt.heap.alloc(rt.k.gemm.work_bytes!());
+    if (w < 0) return -1;
+    work[t] = w;
+  }
+  return w;
+}
+
+/** Bytes of each thread's scratch. */
+export function threadWorkBytes(rt: WasmRuntime): number {
+  return rt.k.gemm.work_bytes!();
+}
+
 /** Threads for a job of `work` units: all of them at or above `min`, else 1 (a hand-off costs ~10 µs). */
 export function threadsFor(work: number, min: number): number {
   return work >= min ? cpuThreads() : 1;

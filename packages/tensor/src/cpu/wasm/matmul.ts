@@ -11,7 +11,7 @@
  * the TypeScript matmulStrided (../matmul.ts); tests compare them (test/tensor/cpu-wasm-matmul.test.ts).
  */
 import { cpuThreads, runOnThreads, type WasmCall } from '../threads.ts';
-import { split } from './launch.ts';
+import { split, threadWork } from './launch.ts';
 import { place, type Operand } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';
 
@@ -19,19 +19,6 @@ import type { WasmRuntime } from './runtime.ts';
 export const PARALLEL_MIN = 1 << 18;
 /** GEMVs below this many multiply-adds (= matrix elements read) run on one thread. */
 export const GEMV_PARALLEL_MIN = 1 << 17;
-
-const work: number[] = [];
-
-/** Thread t's GEMM scratch (packed panels), allocated once. */
-function workFor(rt: WasmRuntime, t: number): number {
-  let w = work[t];
-  if (w === undefined) {
-    w = rt.heap.alloc(rt.k.gemm.work_bytes!());
-    if (w < 0) return -1;
-    work[t] = w;
-  }
-  return w;
-}
 
 export interface MatmulArgs {
   a: Operand;
@@ -89,7 +76,7 @@ export function matmulWasm(rt: WasmRuntime, x: MatmulArgs, C: Float32Array): boo
   const perThread: WasmCall[][] = Array.from({ length: T }, () => []);
   const works: number[] = [];
   for (let t = 0; t < T; t++) {
-    const w = workFor(rt, t);
+    const w = threadWork(rt, t);
     if (w < 0) return false;
     works.push(w);
   }

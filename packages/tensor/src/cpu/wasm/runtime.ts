@@ -18,7 +18,7 @@ export type KernelFn = (...args: number[]) => number;
 export type KernelModule = Record<string, KernelFn>;
 
 /** The kernel modules the backend uses (kernels/<name>.wat). */
-export const MODULES = ['gemm', 'gemv', 'elementwise', 'reduce', 'softmax', 'kl', 'cross-entropy', 'rmsnorm', 'rotary', 'adamw'] as const;
+export const MODULES = ['gemm', 'gemv', 'elementwise', 'reduce', 'softmax', 'kl', 'cross-entropy', 'rmsnorm', 'rotary', 'adamw', 'attention'] as const;
 export type ModuleName = (typeof MODULES)[number];
 
 export interface WasmRuntime {
