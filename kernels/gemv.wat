@@ -1,8 +1,9 @@
 ;; gemv.wat — vector × matrix in float32 (decode's x·Wᵀ and friends), WebAssembly SIMD.
 ;;
 ;;   gemv_t(x, w, ldw, y, N, K): y[j] = Σ_k x[k]·W[j, k], W[j, k] at w + 4·(j·ldw + k)
-;;     (rows of W contiguous: a Linear layer's [out, in] weight). Four rows at a time share each
-;;     vector load of x; one f32x4 accumulator per row, summed across lanes at the end.
+;;     (rows of W contiguous: a Linear layer's [out, in] weight). One row at a time, 16 floats per
+;;     step in four accumulators: W streams from memory as one sequential run. Interleaving 4 rows
+;;     (sharing the loads of x) reached 9 GB/s from DRAM on one Zen 4 core, one row 19 GB/s.
 ;;   gemv_n(x, w, ldw, y, N, K): y[j] = Σ_k x[k]·W[k, j], W[k, j] at w + 4·(k·ldw + j)
 ;;     (W [in, out]): sixteen outputs at a time stay in four accumulators while k runs.
 ;;   x is contiguous (K floats), y gets N contiguous floats. Pointers in bytes, ldw in elements.
@@ -40,51 +41,42 @@
     (local.get $v))
 
   (func $gemv_t (export "gemv_t") (param $x i32) (param $w i32) (param $ldw i32) (param $y i32) (param $N i32) (param $K i32)
-    (local $j i32) (local $k i32) (local $K4 i32) (local $rest i32) (local $row i32) (local $rows i32)
-    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $xv v128) (local $s v128)
+    (local $j i32) (local $k i32) (local $K16 i32) (local $K4 i32) (local $row i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $ldw (i32.shl (local.get $ldw) (i32.const 2)))
+    (local.set $K16 (i32.shl (i32.and (local.get $K) (i32.const -16)) (i32.const 2)))
     (local.set $K4 (i32.shl (i32.and (local.get $K) (i32.const -4)) (i32.const 2)))
-    (local.set $rest (i32.and (local.get $K) (i32.const 3)))
-    (block $done (loop $rowsLoop
+    (local.set $row (local.get $w))
+    (block $done (loop $rows
       (br_if $done (i32.ge_s (local.get $j) (local.get $N)))
-      ;; four rows (a missing row repeats the last one; its result is not stored)
-      (local.set $rows (i32.sub (local.get $N) (local.get $j)))
-      (local.set $r0 (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $ldw))))
-      (local.set $r1 (select (i32.add (local.get $r0) (local.get $ldw)) (local.get $r0) (i32.gt_s (local.get $rows) (i32.const 1))))
-      (local.set $r2 (select (i32.add (local.get $r1) (local.get $ldw)) (local.get $r1) (i32.gt_s (local.get $rows) (i32.const 2))))
-      (local.set $r3 (select (i32.add (local.get $r2) (local.get $ldw)) (local.get $r2) (i32.gt_s (local.get $rows) (i32.const 3))))
       (local.set $a0 (v128.const i32x4 0 0 0 0))
       (local.set $a1 (v128.const i32x4 0 0 0 0))
       (local.set $a2 (v128.const i32x4 0 0 0 0))
       (local.set $a3 (v128.const i32x4 0 0 0 0))
+      ;; 16 floats per step, then 4, then the last K mod 4 (zero-filled in x and W)
       (local.set $k (i32.const 0))
-      (block $kdone (loop $kLoop
-        (br_if $kdone (i32.ge_s (local.get $k) (local.get $K4)))
-        (local.set $xv (v128.load (i32.add (local.get $x) (local.get $k))))
-        (local.set $a0 (f32x4.relaxed_madd (local.get $xv) (v128.load (i32.add (local.get $r0) (local.get $k))) (local.get $a0)))
-        (local.set $a1 (f32x4.relaxed_madd (local.get $xv) (v128.load (i32.add (local.get $r1) (local.get $k))) (local.get $a1)))
-        (local.set $a2 (f32x4.relaxed_madd (local.get $xv) (v128.load (i32.add (local.get $r2) (local.get $k))) (local.get $a2)))
-        (local.set $a3 (f32x4.relaxed_madd (local.get $xv) (v128.load (i32.add (local.get $r3) (local.get $k))) (local.get $a3)))
+      (block $k16done (loop $k16
+        (br_if $k16done (i32.ge_s (local.get $k) (local.get $K16)))
+        (local.set $a0 (f32x4.relaxed_madd (v128.load (i32.add (local.get $x) (local.get $k))) (v128.load (i32.add (local.get $row) (local.get $k))) (local.get $a0)))
+        (local.set $a1 (f32x4.relaxed_madd (v128.load offset=16 (i32.add (local.get $x) (local.get $k))) (v128.load offset=16 (i32.add (local.get $row) (local.get $k))) (local.get $a1)))
+        (local.set $a2 (f32x4.relaxed_madd (v128.load offset=32 (i32.add (local.get $x) (local.get $k))) (v128.load offset=32 (i32.add (local.get $row) (local.get $k))) (local.get $a2)))
+        (local.set $a3 (f32x4.relaxed_madd (v128.load offset=48 (i32.add (local.get $x) (local.get $k))) (v128.load offset=48 (i32.add (local.get $row) (local.get $k))) (local.get $a3)))
+        (local.set $k (i32.add (local.get $k) (i32.const 64)))
+        (br $k16)))
+      (block $k4done (loop $k4
+        (br_if $k4done (i32.ge_s (local.get $k) (local.get $K4)))
+        (local.set $a0 (f32x4.relaxed_madd (v128.load (i32.add (local.get $x) (local.get $k))) (v128.load (i32.add (local.get $row) (local.get $k))) (local.get $a0)))
         (local.set $k (i32.add (local.get $k) (i32.const 16)))
-        (br $kLoop)))
-      (if (local.get $rest)
-        (then
-          (local.set $xv (call $tail (i32.add (local.get $x) (local.get $K4)) (local.get $rest)))
-          (local.set $a0 (f32x4.relaxed_madd (local.get $xv) (call $tail (i32.add (local.get $r0) (local.get $K4)) (local.get $rest)) (local.get $a0)))
-          (local.set $a1 (f32x4.relaxed_madd (local.get $xv) (call $tail (i32.add (local.get $r1) (local.get $K4)) (local.get $rest)) (local.get $a1)))
-          (local.set $a2 (f32x4.relaxed_madd (local.get $xv) (call $tail (i32.add (local.get $r2) (local.get $K4)) (local.get $rest)) (local.get $a2)))
-          (local.set $a3 (f32x4.relaxed_madd (local.get $xv) (call $tail (i32.add (local.get $r3) (local.get $K4)) (local.get $rest)) (local.get $a3)))))
-      (local.set $s (call $hsum4 (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
-      (local.set $row (i32.add (local.get $y) (i32.shl (local.get $j) (i32.const 2))))
-      (if (i32.ge_s (local.get $rows) (i32.const 4))
-        (then (v128.store (local.get $row) (local.get $s)))
-        (else
-          (f32.store (local.get $row) (f32x4.extract_lane 0 (local.get $s)))
-          (if (i32.gt_s (local.get $rows) (i32.const 1)) (then (f32.store offset=4 (local.get $row) (f32x4.extract_lane 1 (local.get $s)))))
-          (if (i32.gt_s (local.get $rows) (i32.const 2)) (then (f32.store offset=8 (local.get $row) (f32x4.extract_lane 2 (local.get $s)))))))
-      (local.set $j (i32.add (local.get $j) (i32.const 4)))
-      (br $rowsLoop))))
+        (br $k4)))
+      (if (i32.and (local.get $K) (i32.const 3)) (then
+        (local.set $a0 (f32x4.relaxed_madd (call $tail (i32.add (local.get $x) (local.get $k)) (i32.and (local.get $K) (i32.const 3)))
+                                           (call $tail (i32.add (local.get $row) (local.get $k)) (i32.and (local.get $K) (i32.const 3))) (local.get $a0)))))
+      (f32.store (i32.add (local.get $y) (i32.shl (local.get $j) (i32.const 2)))
+        (f32x4.extract_lane 0 (call $hsum4 (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3)))
+          (v128.const i32x4 0 0 0 0) (v128.const i32x4 0 0 0 0) (v128.const i32x4 0 0 0 0))))
+      (local.set $row (i32.add (local.get $row) (local.get $ldw)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $rows))))
 
   (func $gemv_n (export "gemv_n") (param $x i32) (param $w i32) (param $ldw i32) (param $y i32) (param $N i32) (param $K i32)
     (local $j i32) (local $k i32) (local $p i32) (local $cols i32) (local $xk v128)

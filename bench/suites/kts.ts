@@ -1,10 +1,11 @@
 /**
  * KTS training throughput on the stories15M-shaped model: one step = reference forward (no
  * grad) + steered forward with LoRA (rank 8, all projections) + backward + AdamW, batch 8 × 64
- * tokens; kts CPU on every core (and WebGPU when an adapter exists) next to the PyTorch reference
- * step on one thread and on every core.
+ * tokens; kts CPU on every core on its WebAssembly SIMD kernels (kts-wasm) and on its TypeScript
+ * loops (kts-js, KTS_CPU_KERNELS=js), and WebGPU when an adapter exists, next to the PyTorch
+ * reference step on one thread and on every core.
  */
-import { cpuThreads, Generator } from '@kts/tensor';
+import { cpuKernels, cpuThreads, Generator, setCpuKernels } from '@kts/tensor';
 import { SteeringVector, trainKTS, type SteerableModel } from '@kts/steer';
 import { releaseDevice } from '../../packages/steer/src/device.ts';
 import { BenchSuite, type SuiteContext } from '../lib.ts';
@@ -22,15 +23,20 @@ export default async function run(ctx: SuiteContext): Promise<void> {
   const benign = Array.from({ length: 8 }, () => Array.from({ length: 64 }, () => g.int(32000)));
   const vector = new SteeringVector(new Map([1, 2].map((l) => [l, Float32Array.from({ length: 288 }, () => 0.5 * g.normal())])));
   const devices = await benchDevices(ctx, suite);
-  for (const device of devices) {
+  const wasm = cpuKernels().kernels === 'wasm';
+  if (!wasm) suite.note(`kts-wasm: not run (${cpuKernels().reason})`);
+  const runs = devices.flatMap((device) => (device === 'cpu' ? [...(wasm ? ['wasm' as const] : []), 'js' as const].map((k) => ({ device, k })) : [{ device, k: 'wasm' as const }]));
+  for (const { device, k } of runs) {
+    setCpuKernels(k);
     const model = stories15m(device) as unknown as SteerableModel;
     const { history } = await trainKTS(model, benign, [vector], { steps: 4, layers: [1, 2], batchSize: 8, prob: 1, device, rank: 8, maxTokens: 64 });
     const times = history.slice(1).map((h) => h.seconds * 1000).sort((a, b) => a - b); // first step warms up
     const med = times[times.length >> 1]!;
-    const impl = device === 'cpu' ? `kts-cpu-${threads}t` : `kts-${device}`;
-    suite.record('kts step 8x64', impl, { medianMs: med, minMs: times[0], samples: times.length }, { meta: { tokensPerSec: (512 * 1000) / med, cpuThreads: threads } });
+    const impl = device === 'cpu' ? `kts-${k}-${threads}t` : `kts-${device}`;
+    suite.record('kts step 8x64', impl, { medianMs: med, minMs: times[0], samples: times.length }, { meta: { tokensPerSec: (512 * 1000) / med, cpuThreads: threads, kernels: k } });
   }
-  suite.note('tokens/s = 512 000 / step ms (steered + reference forward, backward, AdamW); -Nt = threads (torch.set_num_threads; kts CPU matmul workers, setCpuThreads)');
+  setCpuKernels('wasm');
+  suite.note('tokens/s = 512 000 / step ms (steered + reference forward, backward, AdamW); -Nt = threads (torch.set_num_threads; kts CPU workers, setCpuThreads); kts-wasm = the CPU backend on its WebAssembly SIMD kernels, kts-js = on its TypeScript loops (KTS_CPU_KERNELS=js, only matmuls threaded)');
   suite.finish();
   releaseDevice();
 }
