@@ -1,6 +1,6 @@
 /**
  * Benchmark runner: `npm run bench -- <suite> [more suites] [--flag[=value] ...]`
- * (same as `node --import tsx bench/run.ts ...`). Each suite is bench/suites/<name>.ts; its
+ * (same as `node --conditions=source --import tsx bench/run.ts ...`). Each suite is bench/suites/<name>.ts; its
  * default export `(ctx: SuiteContext) => Promise<unknown>` is awaited (a suite that does its
  * work at import time also works). No suite names: lists the suites and runs them all.
  * `--list` only lists them.

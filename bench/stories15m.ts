@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Generator, noGrad, tensor } from '@kts/tensor';
 import { LlamaForCausalLM, makeConfig } from '@kts/llama';
-import { selectDevice } from '../packages/steer/src/device.ts';
+import { selectDevice } from '@kts/steer';
 import type { BenchSuite, SuiteContext } from './lib.ts';
 
 export const STORIES15M = makeConfig({

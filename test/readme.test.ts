@@ -14,7 +14,7 @@ test('README autograd example runs and fits its targets', () => {
   try {
     const file = join(dir, 'example.ts');
     writeFileSync(file, block);
-    const out = execFileSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', file], { encoding: 'utf8' });
     const values = (JSON.parse(out.replace(/\s/g, '').replace(/'/g, '"')) as number[][]).flat();
     assert.ok(Math.abs(values[0]! - 1) < 0.05 && Math.abs(values[1]!) < 0.05, `fitted ${values}`);
   } finally {
@@ -30,7 +30,7 @@ test('README WebGPU example runs (forward, backward, async readback) and exits',
   try {
     const file = join(dir, 'webgpu.ts');
     writeFileSync(file, block);
-    const out = execFileSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', file], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] });
     const loss = Number(out.split('\n')[1]!.split(' ')[0]);
     assert.ok(loss > 1 && loss < 2, `softmax rows squared and summed over 256 rows stay in (1, 2): ${out}`);
   } finally {

@@ -14,10 +14,8 @@
  * Flags: --seqs=128,256,512,1024  --long (adds T = 2048)  --no-cpu  --no-bwd, and the peer flags
  *        of bench/peers.ts (--peers=, --no-peers, --peer-cap-ms=, --torch-threads=)
  */
-import { adapterInfo, destroyDevice, getDevice } from '../../packages/webgpu/src/device.ts';
-import { getBatch } from '../../packages/webgpu/src/kernel.ts';
-import { getPool, writeBuffer } from '../../packages/webgpu/src/pool.ts';
-import { attentionBackward, attentionForward, planAttention, type AttentionShape } from '../../kernels/fused-attention.ts';
+import { adapterInfo, destroyDevice, getDevice, getBatch, getPool, writeBuffer } from '@kts/webgpu';
+import { attentionBackward, attentionForward, planAttention, type AttentionShape } from '@kts/webgpu/kernels';
 import { attention, tensor, type Tensor } from '@kts/tensor';
 import { BenchSuite, fillRandom, numberListFlag, timeFn, type SuiteContext } from '../lib.ts';
 import { drop, Peers, tf, type KernelFn, type KernelThis, type TorchJob } from '../peers.ts';

@@ -7,7 +7,7 @@
  */
 import { cpuKernels, cpuThreads, Generator, setCpuKernels } from '@kts/tensor';
 import { SteeringVector, trainKTS, type SteerableModel } from '@kts/steer';
-import { releaseDevice } from '../../packages/steer/src/device.ts';
+import { releaseDevice } from '@kts/steer';
 import { BenchSuite, type SuiteContext } from '../lib.ts';
 import { benchDevices, stories15m, torchTimings } from '../stories15m.ts';
 

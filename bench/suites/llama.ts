@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { cpuKernels, Generator, noGrad, setCpuKernels, setCpuThreads, stopCpuThreads, tensor } from '@kts/tensor';
 import { KVCache } from '@kts/llama';
-import { releaseDevice } from '../../packages/steer/src/device.ts';
+import { releaseDevice } from '@kts/steer';
 import { BenchSuite, timeFn, type SuiteContext } from '../lib.ts';
 import { benchDevices, stories15m, torchTimings } from '../stories15m.ts';
 

@@ -13,10 +13,8 @@
  *        --no-llama (square sizes only), and the peer flags of bench/peers.ts (--peers=, --no-peers,
  *        --peer-cap-ms=, --torch-threads=)
  */
-import { adapterInfo, destroyDevice, getDevice } from '../../packages/webgpu/src/device.ts';
-import { getPool, writeBuffer } from '../../packages/webgpu/src/pool.ts';
-import { getBatch } from '../../packages/webgpu/src/kernel.ts';
-import { matmul, planMatmul, usePackedMatmul, type MatmulShape } from '../../kernels/matmul.ts';
+import { adapterInfo, destroyDevice, getDevice, getPool, writeBuffer, getBatch } from '@kts/webgpu';
+import { matmul, planMatmul, usePackedMatmul, type MatmulShape } from '@kts/webgpu/kernels';
 import { cpuThreads, tensor } from '@kts/tensor';
 import { BenchSuite, fillRandom, gflops, matmulFlops, numberListFlag, timeFn, type SuiteContext } from '../lib.ts';
 import { drop, Peers, tf, type GpuJsKernel, type KernelFn, type KernelThis, type TorchJob } from '../peers.ts';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { Generator, crossEntropy, noGrad, optim, tensor, type Tensor } from '@kts/tensor';
 import { LlamaForCausalLM, loadTokenizer, makeConfig, saveModel } from '@kts/llama';
-import { Progress } from '../../packages/steer/src/progress.ts';
-import { markdownTable, writeAtomic } from '../../packages/steer/src/report.ts';
+import { Progress } from '@kts/steer';
+import { markdownTable, writeAtomic } from '@kts/steer';
 import { lossCurveSvg } from './plot.ts';
 import { generateCorpus } from './corpus.ts';
 

@@ -29,7 +29,7 @@ test('loadModel peak memory stays under 1.25× the weights (F32 and BF16 checkpo
       console.log(JSON.stringify({ weights, ratio: (peak - before) / weights }));
     `);
     for (const kind of ['f32', 'bf16']) {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', probe, join(dir, kind)], { encoding: 'utf8', cwd: process.cwd() });
+      const out = execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', probe, join(dir, kind)], { encoding: 'utf8', cwd: process.cwd() });
       const { weights, ratio } = JSON.parse(out.trim().split('\n').at(-1)!);
       assert.ok(weights > 40e6, `the model is big enough to measure (${weights} bytes)`);
       t.diagnostic(`${kind}: peak ${ratio.toFixed(3)}× weights`);

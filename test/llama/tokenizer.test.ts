@@ -16,7 +16,7 @@ import {
   TokenizerLoadError, LLAMA2_TOKENIZER_MD5, type Tokenizer,
 } from '../../packages/llama/src/tokenizer.ts';
 import { LLAMA2_CHAT_TEMPLATE } from '../../packages/llama/src/tokenizer-templates.ts';
-import { spmDecode } from '../../packages/llama/src/tokenizer-spm-decode.ts';
+import { spmDecode } from '@kts/llama';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const GOLDEN_DIR = path.join(ROOT, 'reference/goldens/tokenizer');

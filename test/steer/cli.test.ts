@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Generator, loadTensors } from '@kts/tensor';
 import { LlamaForCausalLM, makeConfig, saveModel } from '@kts/llama';
 
-const kts = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'packages/steer/src/cli.ts', ...args, ...(args[0] === 'info' || args[0] === 'convert' || args[0] === 'export-peft' || args[0] === 'merge' ? [] : ['--device', 'cpu'])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const kts = (...args: string[]) => execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/steer/src/cli.ts', ...args, ...(args[0] === 'info' || args[0] === 'convert' || args[0] === 'export-peft' || args[0] === 'merge' ? [] : ['--device', 'cpu'])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 test('kts CLI: vector → train → eval → export-peft → merge → generate on a tiny model', { timeout: 240_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kts-cli-'));
@@ -66,7 +66,7 @@ test('kts CLI: vector → train → eval → export-peft → merge → generate 
     const p = JSON.parse(kts('probe', '--model', model, '--data', probeData, '--layer', '1', '--out', join(dir, 'probe.json')));
     assert.ok(p.trainAccuracy >= 0.5 && existsSync(join(dir, 'probe.json')));
 
-    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'packages/steer/src/cli.ts', 'vector', '--model', model, '--data', 'data/sentiment_pairs.jsonl', '--method', 'svd', '--out', join(dir, 'x.gguf'), '--device', 'cpu'], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/steer/src/cli.ts', 'vector', '--model', model, '--data', 'data/sentiment_pairs.jsonl', '--method', 'svd', '--out', join(dir, 'x.gguf'), '--device', 'cpu'], { encoding: 'utf8' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /--method must be mean-diff or pca, got svd/);
   } finally {

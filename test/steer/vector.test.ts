@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { gguf } from '@huggingface/gguf';
 import { Generator } from '@kts/tensor';
-import { SteeringVector, meanDifference, pcaDirection } from '../../packages/steer/src/vector.ts';
-import { decodeControlVector, encodeControlVector } from '../../packages/steer/src/gguf.ts';
+import { SteeringVector, meanDifference, pcaDirection } from '@kts/steer';
+import { decodeControlVector, encodeControlVector } from '@kts/steer';
 
 const dir = mkdtempSync(join(tmpdir(), 'kts-vec-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,16 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  adapterInfo,
-  checkStorageBufferSize,
-  destroyDevice,
-  getDevice,
-  WebGPUError,
-} from '../../packages/webgpu/src/device.ts';
-import { getPool, readBuffer, sizeClass, writeBuffer, type BufferPool } from '../../packages/webgpu/src/pool.ts';
-import { getBatch, packUniforms } from '../../packages/webgpu/src/kernel.ts';
-import { getPipeline } from '../../packages/webgpu/src/pipelines.ts';
+import { adapterInfo, checkStorageBufferSize, destroyDevice, getDevice, WebGPUError, getPool, readBuffer, sizeClass, writeBuffer, type BufferPool, getBatch, packUniforms, getPipeline } from '@kts/webgpu';
 
 let device: GPUDevice;
 let pool: BufferPool;

@@ -14,12 +14,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { destroyDevice, getDevice } from '../../packages/webgpu/src/device.ts';
-import { getBatch } from '../../packages/webgpu/src/kernel.ts';
+import { destroyDevice, getDevice, getBatch } from '@kts/webgpu';
 import {
   attentionBackward, attentionBackwardReference, attentionForward, attentionReference, planAttention,
   type AttentionShape, type Layout3, type MaskFn, type MaskLayout,
-} from '../../kernels/fused-attention.ts';
+} from '@kts/webgpu/kernels';
 import { assertClose, download, maxAbs, release, Rng, upload } from './fused-helpers.ts';
 
 interface Case {

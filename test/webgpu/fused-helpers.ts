@@ -3,9 +3,7 @@
  * random inputs, NaN-poisoned output buffers, readback and tolerance checks.
  */
 import assert from 'node:assert/strict';
-import { getPipelineAsync } from '../../packages/webgpu/src/pipelines.ts';
-import { currentDevice } from '../../packages/webgpu/src/device.ts';
-import { currentPool, readBuffer, writeBuffer } from '../../packages/webgpu/src/pool.ts';
+import { getPipelineAsync, currentDevice, currentPool, readBuffer, writeBuffer } from '@kts/webgpu';
 
 /** Deterministic generator (LCG), independent of fast-check's so shrinking stays reproducible. */
 export class Rng {

@@ -18,7 +18,7 @@ import {
 } from '@kts/tensor';
 import { initWebGPU, shutdownWebGPU } from '@kts/webgpu';
 import { adamwStep } from '../../packages/webgpu/src/fused/index.ts';
-import { adamwReference } from '../../kernels/fused-adamw.ts';
+import { adamwReference } from '@kts/webgpu/kernels';
 import { assertClose, maxAbs, Rng } from './fused-helpers.ts';
 
 interface In {

@@ -16,12 +16,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { destroyDevice, getDevice } from '../../packages/webgpu/src/device.ts';
-import { planRows, type RowPlan } from '../../kernels/fused-rows.ts';
-import * as SM from '../../kernels/fused-softmax.ts';
-import * as RMS from '../../kernels/fused-rmsnorm.ts';
-import * as KL from '../../kernels/fused-kl.ts';
-import * as CE from '../../kernels/fused-cross-entropy.ts';
+import { destroyDevice, getDevice } from '@kts/webgpu';
+import { planRows, type RowPlan } from '@kts/webgpu/kernels';
+import * as kernels from '@kts/webgpu/kernels';
 import { assertClose, download, maxAbs, release, Rng, upload } from './fused-helpers.ts';
 
 const Ns = [1, 2, 3, 7, 8, 13, 64, 100, 257, 1000];
@@ -45,15 +42,15 @@ async function softmaxCase(s: Shape, log: boolean): Promise<void> {
   const x = rng.array(rows * N, 0.5, 3);
   if (rows > 2) x.fill(-Infinity, N, 2 * N); // an all −∞ row
   const g = rng.array(rows * N);
-  const ref = SM.softmaxReference(x, rows, N, log);
+  const ref = kernels.softmaxReference(x, rows, N, log);
   const yFinite = Float32Array.from(ref, (v) => (Number.isNaN(v) ? 0 : v));
   const X = upload(x), Y = upload(rows * N), Yr = upload(yFinite), Gb = upload(g), DX = upload(rows * N);
   try {
     const pl = plan(s);
-    (log ? SM.logSoftmaxForward : SM.softmaxForward)(X, Y, rows, N, undefined, pl);
+    (log ? kernels.logSoftmaxForward : kernels.softmaxForward)(X, Y, rows, N, undefined, pl);
     assertClose(log ? 'logSoftmax' : 'softmax', await download(Y, rows * N), ref, log ? { atol: 1e-5, rtol: 1e-5 } : { atol: 1e-6, rtol: 1e-5 });
-    (log ? SM.logSoftmaxBackward : SM.softmaxBackward)(Yr, Gb, DX, rows, N, undefined, pl);
-    const dref = SM.softmaxBackwardReference(yFinite, g, rows, N, log);
+    (log ? kernels.logSoftmaxBackward : kernels.softmaxBackward)(Yr, Gb, DX, rows, N, undefined, pl);
+    const dref = kernels.softmaxBackwardReference(yFinite, g, rows, N, log);
     assertClose('dx', await download(DX, rows * N), dref, { atol: 1e-5 * maxAbs(dref), rtol: 1e-4 });
   } finally {
     release(X, Y, Yr, Gb, DX);
@@ -68,12 +65,12 @@ async function rmsCase(s: Shape): Promise<void> {
   const X = upload(x), W = upload(w), Y = upload(rows * N), R = upload(rows), Gb = upload(g), DX = upload(rows * N), DW = upload(N);
   try {
     const pl = plan(s);
-    RMS.rmsNormForward(X, W, Y, R, rows, N, eps, undefined, pl);
-    const ref = RMS.rmsNormReference(x, w, rows, N, eps);
+    kernels.rmsNormForward(X, W, Y, R, rows, N, eps, undefined, pl);
+    const ref = kernels.rmsNormReference(x, w, rows, N, eps);
     assertClose('y', await download(Y, rows * N), ref.y, { atol: 1e-6, rtol: 1e-5 });
     assertClose('rinv', await download(R, rows), ref.rinv, { atol: 1e-6, rtol: 1e-5 });
-    RMS.rmsNormBackward(X, W, Gb, R, DX, DW, rows, N, undefined, pl);
-    const b = RMS.rmsNormBackwardReference(x, w, g, rows, N, eps);
+    kernels.rmsNormBackward(X, W, Gb, R, DX, DW, rows, N, undefined, pl);
+    const b = kernels.rmsNormBackwardReference(x, w, g, rows, N, eps);
     assertClose('dx', await download(DX, rows * N), b.dx, { atol: 1e-6, rtol: 1e-4, scales: b.dxScale });
     assertClose('dw', await download(DW, N), b.dw, { atol: 1e-5 * maxAbs(b.dw), rtol: 1e-4 });
   } finally {
@@ -90,11 +87,11 @@ async function klCase(s: Shape, which: 'p' | 'q' | 'both'): Promise<void> {
   const dQ = which !== 'p' ? upload(rows * N) : null;
   try {
     const pl = plan(s);
-    KL.klForward(P, Q, K, S, rows, N, undefined, pl);
-    const kref = KL.klReference(p, q, rows, N);
+    kernels.klForward(P, Q, K, S, rows, N, undefined, pl);
+    const kref = kernels.klReference(p, q, rows, N);
     assertClose('kl', await download(K, rows), kref, { atol: 2e-5, rtol: 1e-4 });
-    KL.klBackward(P, Q, S, K, Gb, dP, dQ, rows, N, undefined, pl);
-    const b = KL.klBackwardReference(p, q, g, rows, N);
+    kernels.klBackward(P, Q, S, K, Gb, dP, dQ, rows, N, undefined, pl);
+    const b = kernels.klBackwardReference(p, q, g, rows, N);
     if (dP) assertClose('dp', await download(dP, rows * N), b.dp, { atol: 1e-6 + 1e-4 * maxAbs(b.dp), rtol: 1e-4 });
     if (dQ) assertClose('dq', await download(dQ, rows * N), b.dq, { atol: 1e-6 + 1e-4 * maxAbs(b.dq), rtol: 1e-4 });
   } finally {
@@ -112,10 +109,10 @@ async function ceCase(s: Shape): Promise<void> {
   const X = upload(x), T = upload(t), L = upload(rows), LS = upload(rows), Gb = upload(g), DX = upload(rows * N);
   try {
     const pl = plan(s);
-    CE.crossEntropyForward(X, T, L, LS, rows, N, ignore, undefined, pl);
-    assertClose('loss', await download(L, rows), CE.crossEntropyReference(x, t, rows, N, ignore), { atol: 1e-5, rtol: 1e-5 });
-    CE.crossEntropyBackward(X, T, LS, Gb, DX, rows, N, ignore, undefined, pl);
-    const dref = CE.crossEntropyBackwardReference(x, t, g, rows, N, ignore);
+    kernels.crossEntropyForward(X, T, L, LS, rows, N, ignore, undefined, pl);
+    assertClose('loss', await download(L, rows), kernels.crossEntropyReference(x, t, rows, N, ignore), { atol: 1e-5, rtol: 1e-5 });
+    kernels.crossEntropyBackward(X, T, LS, Gb, DX, rows, N, ignore, undefined, pl);
+    const dref = kernels.crossEntropyBackwardReference(x, t, g, rows, N, ignore);
     assertClose('dlogits', await download(DX, rows * N), dref, { atol: 1e-6, rtol: 1e-4 });
   } finally {
     release(X, T, L, LS, Gb, DX);

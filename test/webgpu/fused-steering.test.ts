@@ -11,10 +11,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { destroyDevice, getDevice } from '../../packages/webgpu/src/device.ts';
-import { steeringBackward, steeringBackwardReference, steeringForward, steeringReference, type SteeringShape } from '../../kernels/fused-steering.ts';
-import { rotaryBackward, rotaryForward, rotaryReference, type RotaryShape } from '../../kernels/fused-rotary.ts';
-import { adamwReference, adamwUpdate } from '../../kernels/fused-adamw.ts';
+import { destroyDevice, getDevice } from '@kts/webgpu';
+import { steeringBackward, steeringBackwardReference, steeringForward, steeringReference, type SteeringShape, rotaryBackward, rotaryForward, rotaryReference, type RotaryShape, adamwReference, adamwUpdate } from '@kts/webgpu/kernels';
 import { assertClose, download, maxAbs, release, Rng, upload } from './fused-helpers.ts';
 
 async function steeringCase(s: SteeringShape, seed: number): Promise<void> {

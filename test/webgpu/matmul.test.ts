@@ -9,10 +9,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { adapterInfo, destroyDevice, getDevice } from '../../packages/webgpu/src/device.ts';
-import { getPool, readBuffer, writeBuffer, type BufferPool } from '../../packages/webgpu/src/pool.ts';
-import { getBatch, type Batch } from '../../packages/webgpu/src/kernel.ts';
-import { matmul, planMatmul, usePackedMatmul, type MatmulShape } from '../../kernels/matmul.ts';
+import { adapterInfo, destroyDevice, getDevice, getPool, readBuffer, writeBuffer, type BufferPool, getBatch, type Batch } from '@kts/webgpu';
+import { matmul, planMatmul, usePackedMatmul, type MatmulShape } from '@kts/webgpu/kernels';
 
 const REL_TOL = 1e-5;
 

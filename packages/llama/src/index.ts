@@ -15,7 +15,7 @@ export { sampleToken, type SamplingOptions } from './sample.ts';
 export { generate, type GenerateOptions } from './generate.ts';
 export { readLlama2c, importLlama2c, type Llama2cCheckpoint } from './llama2c.ts';
 
-// ---- tokenizer exports (owned by the tokenizer engineer; append `export * from './tokenizer….ts'` lines below) ----
+// ---- tokenizers ----
 export {
   type Tokenizer, type TokenizerKind, type EncodeOptions, type DecodeOptions, type SpecialToken,
   type StreamDecoderOptions, type LoadTokenizerOptions, type SaveLlama2TokenizerOptions,

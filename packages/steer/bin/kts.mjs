@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader (kts ships TypeScript sources).
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli.ts');
+// The kts CLI, from the package's built JavaScript (`npm run build`). In the monorepo,
+// `npm run kts -- …` runs the TypeScript sources instead.
+await import('../dist/cli.js');

@@ -56,6 +56,6 @@ export {
 } from './pool.ts';
 export { getPipeline, getPipelineAsync, pipelineCacheStats } from './pipelines.ts';
 export { Batch, getBatch, currentBatch, dispatch, flush, packUniforms, type DispatchSpec, type Binding } from './kernel.ts';
-export { matmul, matmulSpec, planMatmul, type MatmulShape } from '../../../kernels/matmul.ts';
-export { elementwise, elementwiseSource } from '../../../kernels/elementwise.ts';
-export { reduceRows } from '../../../kernels/reduce.ts';
+export { matmul, matmulSpec, planMatmul, type MatmulShape } from './kernels/matmul.ts';
+export { elementwise, elementwiseSource } from './kernels/elementwise.ts';
+export { reduceRows } from './kernels/reduce.ts';

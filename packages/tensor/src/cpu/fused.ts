@@ -3,7 +3,7 @@
 // klDivLogits (kl.wat), crossEntropyLogits (cross-entropy.wat) and the AdamW step (adamw.wat).
 // Each records its own autograd node whose backward also runs a kernel.
 //
-// The composites in ../functional.ts and ../attention.ts define what each computes; they are
+// The composites in ../fused/*.ts define what each computes; they are
 // the reference the tests compare against (test/tensor/cpu-wasm-fused.test.ts) and the fallback:
 // with KTS_CPU_KERNELS=js, for float64 data, 0-d or empty tensors, inputs the kernels do not
 // cover (rotary tables that broadcast x to a bigger shape), or a heap that cannot hold the
@@ -12,8 +12,12 @@
 // from ops.
 import type { AttentionOptions, FusedOps } from '../backend.ts';
 import { noGrad, record } from '../autograd.ts';
-import { crossEntropyComposite, logSoftmaxComposite, rmsNormComposite, rotaryComposite, softmaxComposite } from '../functional.ts';
-import { attentionComposite, klDivLogitsComposite, repeatKv } from '../attention.ts';
+import { attentionComposite, repeatKv } from '../fused/attention.ts';
+import { crossEntropyComposite } from '../fused/cross-entropy.ts';
+import { klDivLogitsComposite } from '../fused/kl.ts';
+import { rmsNormComposite } from '../fused/rmsnorm.ts';
+import { rotaryComposite } from '../fused/rotary.ts';
+import { logSoftmaxComposite, softmaxComposite } from '../fused/softmax.ts';
 import * as ops from '../ops.ts';
 import type { Tensor } from '../tensor.ts';
 import { allocOutput } from './alloc.ts';

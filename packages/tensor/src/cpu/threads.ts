@@ -128,8 +128,8 @@ function shareable(role: 'a' | 'b', x: FloatArray): FloatArray | null {
  * compiled to JavaScript it imports the module directly. A failure marks the slot -1.
  */
 function bootCode(): string {
-  const entry = new URL('./cpu-worker.ts', import.meta.url);
-  const isTs = entry.pathname.endsWith('.ts');
+  const isTs = import.meta.url.endsWith('.ts');
+  const entry = new URL(isTs ? './cpu-worker.ts' : './cpu-worker.js', import.meta.url);
   const load = isTs
     ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`
     : `import(${JSON.stringify(entry.href)})`;

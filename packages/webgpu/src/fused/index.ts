@@ -20,14 +20,14 @@ import {
 } from '@kts/tensor';
 import { allocStorage, asStorage } from '../ops/storage.ts';
 import { currentBatch } from '../kernel.ts';
-import { attentionBackward, attentionForward, planAttention, type AttentionShape, type Layout3 } from '../../../../kernels/fused-attention.ts';
-import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../../../../kernels/fused-softmax.ts';
-import { rmsNormBackward, rmsNormForward } from '../../../../kernels/fused-rmsnorm.ts';
-import { klBackward, klForward } from '../../../../kernels/fused-kl.ts';
-import { crossEntropyBackward, crossEntropyForward } from '../../../../kernels/fused-cross-entropy.ts';
-import { steeringBackward, steeringForward, type SteeringShape } from '../../../../kernels/fused-steering.ts';
-import { rotaryBackward, rotaryForward, type RotaryShape, type TableLayout } from '../../../../kernels/fused-rotary.ts';
-import { adamwUpdate, type AdamWParams } from '../../../../kernels/fused-adamw.ts';
+import { attentionBackward, attentionForward, planAttention, type AttentionShape, type Layout3 } from '../kernels/fused-attention.ts';
+import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../kernels/fused-softmax.ts';
+import { rmsNormBackward, rmsNormForward } from '../kernels/fused-rmsnorm.ts';
+import { klBackward, klForward } from '../kernels/fused-kl.ts';
+import { crossEntropyBackward, crossEntropyForward } from '../kernels/fused-cross-entropy.ts';
+import { steeringBackward, steeringForward, type SteeringShape } from '../kernels/fused-steering.ts';
+import { rotaryBackward, rotaryForward, type RotaryShape, type TableLayout } from '../kernels/fused-rotary.ts';
+import { adamwUpdate, type AdamWParams } from '../kernels/fused-adamw.ts';
 
 const buf = (t: Tensor): GPUBuffer => asStorage(t.storage).buffer;
 

@@ -3,7 +3,7 @@
 // (packages/tensor/src/cpu/backend.ts): NaN-propagating max/min, JS Math.pow, 0/1 comparisons.
 import { type BinaryOp, type DType, type UnaryOp, type View, shapes } from '@kts/tensor';
 import { WebGPUError } from '../device.ts';
-import { elementwise, type EwOperand, type WType } from '../../../../kernels/elementwise.ts';
+import { elementwise, type EwOperand, type WType } from '../kernels/elementwise.ts';
 import { allocStorage, asStorage, disposeStorage, wtype, type WebGPUStorage } from './storage.ts';
 
 const UNARY_F32: Record<UnaryOp, string> = {

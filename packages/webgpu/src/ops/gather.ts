@@ -6,7 +6,7 @@ import type { DType, View } from '@kts/tensor';
 type Shape = readonly number[];
 import { onDeviceDestroyed, WebGPUError } from '../device.ts';
 import { currentPool, readBuffer, writeBuffer } from '../pool.ts';
-import { gatherDispatch } from '../../../../kernels/gather.ts';
+import { gatherDispatch } from '../kernels/gather.ts';
 import { full, operand } from './elementwise.ts';
 import { allocStorage, wtype, type WebGPUStorage } from './storage.ts';
 

@@ -1,4 +1,4 @@
-// Batched matmul on WebGPU through the matmul engineer's kernel (kernels/matmul.ts):
+// Batched matmul on WebGPU through the matmul kernel (src/kernels/matmul.ts):
 // a [...batch, M, K] · b [...batch, K, N] with arbitrary strides.
 // - A must be row-major within a batch entry; otherwise it is copied (only its distinct batch
 //   entries: stride-0 broadcast dims stay broadcast).
@@ -6,8 +6,8 @@
 // - Batch dims are collapsed; ≤ 2 go to the kernel's [outer, inner] batch strides (0 =
 //   broadcast), further leading dims loop on the host.
 import type { DType, View } from '@kts/tensor';
-import { matmul as matmulKernel } from '../../../../kernels/matmul.ts';
-import { collapseDims } from '../../../../kernels/elementwise.ts';
+import { matmul as matmulKernel } from '../kernels/matmul.ts';
+import { collapseDims } from '../kernels/elementwise.ts';
 import { copy, full } from './elementwise.ts';
 import { allocStorage, asStorage, disposeStorage, type WebGPUStorage } from './storage.ts';
 

@@ -3,7 +3,7 @@
 // (the kept dims in order), int32 indices for argmax/argmin.
 import { type DType, type ReduceOp, type View, shapes } from '@kts/tensor';
 import { currentPool } from '../pool.ts';
-import { reduceRows } from '../../../../kernels/reduce.ts';
+import { reduceRows } from '../kernels/reduce.ts';
 import { copy, full } from './elementwise.ts';
 import { allocStorage, asStorage, disposeStorage, type WebGPUStorage } from './storage.ts';
 

@@ -7,7 +7,7 @@ import vm from 'node:vm';
 import type { DType, Storage } from '@kts/tensor';
 import { currentDevice, hasDevice, WebGPUError } from '../device.ts';
 import { currentPool, type BufferPool } from '../pool.ts';
-import { elementwise, type WType } from '../../../../kernels/elementwise.ts';
+import { elementwise, type WType } from '../kernels/elementwise.ts';
 
 /** Buffer ownership, shared by the storage and its finalizer (must not reference the storage). */
 interface Handle {

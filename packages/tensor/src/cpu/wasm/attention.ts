@@ -1,7 +1,7 @@
 // Attention on the WebAssembly kernel (kernels/attention.wat): q, k, v as strided views (d
 // contiguous; a transposed q or a narrowed KV cache is not copied), the additive mask as a view
 // broadcast to [B, H, Tq, Tk]. Forward rows are split over threads; backward kv groups (so dk, dv
-// sum in a fixed order). Reference: attentionComposite (../../attention.ts).
+// sum in a fixed order). Reference: attentionComposite (../../fused/attention.ts).
 import type { Tensor } from '../../tensor.ts';
 import { allocOutput } from '../alloc.ts';
 import type { CpuStorage } from '../storage.ts';

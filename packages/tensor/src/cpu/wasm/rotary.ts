@@ -1,7 +1,7 @@
 // Rotary embedding on the WebAssembly kernel (kernels/rotary.wat): x [.., T, D] as a strided view
 // (q and k come straight from transpose(1, 2) of the projections, not copied), cos/sin as views
 // broadcast to x's shape; threads take ranges of (b, h, t) rows. Reference: rotaryComposite
-// (../../functional.ts).
+// (../../fused/rotary.ts).
 import type { Tensor } from '../../tensor.ts';
 import { allocOutput } from '../alloc.ts';
 import type { CpuStorage } from '../storage.ts';

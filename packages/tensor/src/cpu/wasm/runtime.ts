@@ -11,7 +11,7 @@
  * Every module imports the same memory (env.memory, shared so worker threads can run the same
  * kernels on the same tensors: see threads.ts) and a few scalar Math functions (env.exp, env.log).
  */
-import { wasm as kernelBytes } from '@kts/kernels';
+import { wasm } from '@kts/kernels';
 import { Heap, Scratch } from './heap.ts';
 
 export type KernelFn = (...args: number[]) => number;
@@ -31,6 +31,9 @@ export interface WasmRuntime {
   /** This thread's instances. */
   readonly k: Readonly<Record<ModuleName, KernelModule>>;
 }
+
+/** The compiled modules by name (kernels/<name>.wat, and "<name>-plain" without relaxed SIMD). */
+const kernelBytes: Readonly<Record<string, Uint8Array>> = wasm;
 
 /** Scalar helpers the modules import (one call per row, not per element). */
 export const IMPORTS = { exp: Math.exp, log: Math.log };

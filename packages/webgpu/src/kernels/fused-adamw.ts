@@ -9,12 +9,12 @@
  * must start as zeros. Workgroup fusedLanes(); vec4 when n % 4 == 0. Limits: n·4 bytes ≤
  * maxStorageBufferBindingSize.
  */
-import { readFileSync } from 'node:fs';
-import { WebGPUError } from '../packages/webgpu/src/device.ts';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
+import { wgsl } from '@kts/kernels';
+import { WebGPUError } from '../device.ts';
+import { currentBatch, type Batch } from '../kernel.ts';
 import { ceilDiv, fusedLanes, grid2d, needElems, Uniforms, variantCache } from './fused-common.ts';
 
-export const ADAMW_WGSL: string = readFileSync(new URL('./fused-adamw.wgsl', import.meta.url), 'utf8');
+export const ADAMW_WGSL: string = wgsl['fused-adamw'];
 const variant = variantCache(ADAMW_WGSL);
 
 export interface AdamWParams {

@@ -7,14 +7,14 @@
  * mask [B,T] f32; contiguous. Workgroup fusedLanes(); vec4 units when D % 4 == 0.
  * Limits: B, K ≤ 65535; every binding ≤ maxStorageBufferBindingSize.
  */
-import { readFileSync } from 'node:fs';
-import { WebGPUError } from '../packages/webgpu/src/device.ts';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
-import { currentPool } from '../packages/webgpu/src/pool.ts';
+import { wgsl } from '@kts/kernels';
+import { WebGPUError } from '../device.ts';
+import { currentBatch, type Batch } from '../kernel.ts';
+import { currentPool } from '../pool.ts';
 import { ceilDiv, fusedLanes, needElems, needInts, Uniforms } from './fused-common.ts';
 import { rowCodeCache, type RowPlan } from './fused-rows.ts';
 
-export const STEERING_WGSL: string = readFileSync(new URL('./fused-steering.wgsl', import.meta.url), 'utf8');
+export const STEERING_WGSL: string = wgsl['fused-steering'];
 const code = rowCodeCache(STEERING_WGSL);
 
 export interface SteeringShape {

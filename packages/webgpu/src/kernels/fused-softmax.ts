@@ -9,12 +9,12 @@
  * Workgroup: fusedLanes() invocations, G lanes per row (planRows); one dispatch each.
  * Limits: rows·N·4 bytes ≤ maxStorageBufferBindingSize.
  */
-import { readFileSync } from 'node:fs';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
+import { wgsl } from '@kts/kernels';
+import { currentBatch, type Batch } from '../kernel.ts';
 import { needElems, Uniforms } from './fused-common.ts';
 import { planRows, rowCodeCache, type RowPlan } from './fused-rows.ts';
 
-export const SOFTMAX_WGSL: string = readFileSync(new URL('./fused-softmax.wgsl', import.meta.url), 'utf8');
+export const SOFTMAX_WGSL: string = wgsl['fused-softmax'];
 const code = rowCodeCache(SOFTMAX_WGSL);
 
 function run(entry: string, bufs: GPUBuffer[], rows: number, N: number, batch: Batch, plan?: RowPlan): void {

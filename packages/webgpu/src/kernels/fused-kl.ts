@@ -7,13 +7,13 @@
  * Workgroup: fusedLanes() invocations, G lanes per row (planRows). Limits: rows·N·4 bytes ≤
  * maxStorageBufferBindingSize.
  */
-import { readFileSync } from 'node:fs';
-import { WebGPUError } from '../packages/webgpu/src/device.ts';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
+import { wgsl } from '@kts/kernels';
+import { WebGPUError } from '../device.ts';
+import { currentBatch, type Batch } from '../kernel.ts';
 import { needElems, Uniforms } from './fused-common.ts';
 import { planRows, rowCodeCache, type RowPlan } from './fused-rows.ts';
 
-export const KL_WGSL: string = readFileSync(new URL('./fused-kl.wgsl', import.meta.url), 'utf8');
+export const KL_WGSL: string = wgsl['fused-kl'];
 const code = rowCodeCache(KL_WGSL);
 
 const uniforms = (rows: number, N: number, nu: number): ArrayBuffer => new Uniforms().u32(rows).u32(N).u32(nu).f32(-Infinity).build();

@@ -5,12 +5,12 @@
  * scatter_add accumulates with atomics (f32: compare-exchange loop on the bit pattern), so the
  * order of colliding adds is not deterministic. Workgroup size 256, nd ≤ 8.
  */
-import { readFileSync } from 'node:fs';
-import { WebGPUError } from '../packages/webgpu/src/device.ts';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
+import { wgsl } from '@kts/kernels';
+import { WebGPUError } from '../device.ts';
+import { currentBatch, type Batch } from '../kernel.ts';
 import { grid1d, type WType } from './elementwise.ts';
 
-export const GATHER_WGSL: string = readFileSync(new URL('./gather.wgsl', import.meta.url), 'utf8');
+export const GATHER_WGSL: string = wgsl['gather'];
 export const GATHER_MAX_DIMS = 8;
 
 export function gatherSource(entry: 'gather' | 'scatter_add', type: WType): string {

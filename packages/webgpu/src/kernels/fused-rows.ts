@@ -4,11 +4,11 @@
  * WGSL prelude kernels/fused-rows.wgsl (units, lanes per row, group reductions) is prepended
  * to each kernel source. Not a kernel itself.
  */
-import { readFileSync } from 'node:fs';
-import { WebGPUError } from '../packages/webgpu/src/device.ts';
+import { wgsl } from '@kts/kernels';
+import { WebGPUError } from '../device.ts';
 import { ceilDiv, fusedLanes, grid2d, nextPow2, prevPow2, specialize } from './fused-common.ts';
 
-export const ROWS_PRELUDE_WGSL: string = readFileSync(new URL('./fused-rows.wgsl', import.meta.url), 'utf8');
+export const ROWS_PRELUDE_WGSL: string = wgsl['fused-rows'];
 
 export interface RowPlan {
   wg: number;

@@ -6,12 +6,12 @@
  * [s0, s1, s2, sD] strides broadcast to that shape. D must be even. Workgroup fusedLanes(),
  * one invocation per (row, d < D/2). Limits: bindings ≤ maxStorageBufferBindingSize.
  */
-import { readFileSync } from 'node:fs';
-import { WebGPUError } from '../packages/webgpu/src/device.ts';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
+import { wgsl } from '@kts/kernels';
+import { WebGPUError } from '../device.ts';
+import { currentBatch, type Batch } from '../kernel.ts';
 import { ceilDiv, fusedLanes, grid2d, needElems, needInts, Uniforms, variantCache } from './fused-common.ts';
 
-export const ROTARY_WGSL: string = readFileSync(new URL('./fused-rotary.wgsl', import.meta.url), 'utf8');
+export const ROTARY_WGSL: string = wgsl['fused-rotary'];
 const variant = variantCache(ROTARY_WGSL);
 
 export interface TableLayout {

@@ -10,13 +10,13 @@
  * safe). Sum of f32 accumulates in f32 (per-invocation sequential + tree), max/min propagate
  * NaN; argmax/argmin return the first index of the extreme value or of the first NaN.
  */
-import { readFileSync } from 'node:fs';
-import { WebGPUError } from '../packages/webgpu/src/device.ts';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
-import type { BufferPool } from '../packages/webgpu/src/pool.ts';
+import { wgsl } from '@kts/kernels';
+import { WebGPUError } from '../device.ts';
+import { currentBatch, type Batch } from '../kernel.ts';
+import type { BufferPool } from '../pool.ts';
 import { grid1d, type WType } from './elementwise.ts';
 
-export const REDUCE_WGSL: string = readFileSync(new URL('./reduce.wgsl', import.meta.url), 'utf8');
+export const REDUCE_WGSL: string = wgsl['reduce'];
 
 export type ReduceKind = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 

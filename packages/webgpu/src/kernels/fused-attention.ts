@@ -10,13 +10,13 @@
  * register tiles are chosen by `planAttention` (see the WGSL header). Limits: 1 ≤ D ≤ 128,
  * Tq, Tk ≥ 1, bindings ≤ maxStorageBufferBindingSize, B·Hkv ≤ 65535.
  */
-import { readFileSync } from 'node:fs';
-import { currentDevice, WebGPUError } from '../packages/webgpu/src/device.ts';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
-import { currentPool } from '../packages/webgpu/src/pool.ts';
+import { wgsl } from '@kts/kernels';
+import { currentDevice, WebGPUError } from '../device.ts';
+import { currentBatch, type Batch } from '../kernel.ts';
+import { currentPool } from '../pool.ts';
 import { ceilDiv, fusedLanes, needElems, needInts, nextPow2, Uniforms, variantCache } from './fused-common.ts';
 
-export const ATTENTION_WGSL: string = readFileSync(new URL('./fused-attention.wgsl', import.meta.url), 'utf8');
+export const ATTENTION_WGSL: string = wgsl['fused-attention'];
 const variant = variantCache(ATTENTION_WGSL);
 
 /** Offset and [b, h, t] strides (elements) of a [B, heads, T, D] tensor with d contiguous. */

@@ -15,7 +15,7 @@
  *    128-wide head dim is processed as two 64-wide chunks with their own arrays).
  * Files using `$` chunks are valid WGSL only after specialize().
  */
-import { adapterInfo, currentDevice, WebGPUError } from '../packages/webgpu/src/device.ts';
+import { adapterInfo, currentDevice, WebGPUError } from '../device.ts';
 
 /** Keeps/blanks `//#if` blocks and rewrites `const NAME: u32 = ...;` lines. */
 export function specialize(

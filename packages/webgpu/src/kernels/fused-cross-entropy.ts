@@ -6,12 +6,12 @@
  * Workgroup: fusedLanes() invocations, G lanes per row (planRows). Limits: rows·N·4 bytes ≤
  * maxStorageBufferBindingSize.
  */
-import { readFileSync } from 'node:fs';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
+import { wgsl } from '@kts/kernels';
+import { currentBatch, type Batch } from '../kernel.ts';
 import { needElems, Uniforms } from './fused-common.ts';
 import { planRows, rowCodeCache, type RowPlan } from './fused-rows.ts';
 
-export const CROSS_ENTROPY_WGSL: string = readFileSync(new URL('./fused-cross-entropy.wgsl', import.meta.url), 'utf8');
+export const CROSS_ENTROPY_WGSL: string = wgsl['fused-cross-entropy'];
 const code = rowCodeCache(CROSS_ENTROPY_WGSL);
 
 const uniforms = (rows: number, N: number, nu: number, ignoreIndex: number): ArrayBuffer =>

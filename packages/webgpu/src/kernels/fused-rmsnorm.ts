@@ -6,13 +6,13 @@
  * Workgroup: fusedLanes() invocations, G lanes per row (planRows). Limits: rows·N·4 bytes ≤
  * maxStorageBufferBindingSize.
  */
-import { readFileSync } from 'node:fs';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
-import { currentPool } from '../packages/webgpu/src/pool.ts';
+import { wgsl } from '@kts/kernels';
+import { currentBatch, type Batch } from '../kernel.ts';
+import { currentPool } from '../pool.ts';
 import { ceilDiv, needElems, Uniforms } from './fused-common.ts';
 import { planRows, rowCodeCache, type RowPlan } from './fused-rows.ts';
 
-export const RMSNORM_WGSL: string = readFileSync(new URL('./fused-rmsnorm.wgsl', import.meta.url), 'utf8');
+export const RMSNORM_WGSL: string = wgsl['fused-rmsnorm'];
 const code = rowCodeCache(RMSNORM_WGSL);
 
 /** Rows summed per dW partial (one workgroup row of the dW grid). */

@@ -3,13 +3,13 @@
  * kernels/matmul-packed.wgsl, which `matmul()` picks instead on llvmpipe for large vec4 shapes
  * (usePackedMatmul). See the WGSL headers for layouts, tiling and measured numbers.
  */
-import { readFileSync } from 'node:fs';
-import { adapterInfo, checkStorageBufferSize, WebGPUError } from '../packages/webgpu/src/device.ts';
-import { currentBatch, type Batch, type DispatchSpec } from '../packages/webgpu/src/kernel.ts';
-import { STORAGE_USAGE } from '../packages/webgpu/src/pool.ts';
+import { wgsl } from '@kts/kernels';
+import { adapterInfo, checkStorageBufferSize, WebGPUError } from '../device.ts';
+import { currentBatch, type Batch, type DispatchSpec } from '../kernel.ts';
+import { STORAGE_USAGE } from '../pool.ts';
 
-export const MATMUL_WGSL: string = readFileSync(new URL('./matmul.wgsl', import.meta.url), 'utf8');
-export const MATMUL_PACKED_WGSL: string = readFileSync(new URL('./matmul-packed.wgsl', import.meta.url), 'utf8');
+export const MATMUL_WGSL: string = wgsl['matmul'];
+export const MATMUL_PACKED_WGSL: string = wgsl['matmul-packed'];
 
 /** Rows / columns computed per invocation (must match TM and 4·TN4 in the WGSL). */
 export const MATMUL_TILE_M = 16;

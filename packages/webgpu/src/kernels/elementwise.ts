@@ -11,12 +11,12 @@
  * Workgroup size 256, 2-D grid (≤ 65535 per dim). Expressions use `a`, `b`, `c`; helper
  * functions (kerf, ktanh, kpow, klog, ksqrt, ksign) are included only when referenced.
  */
-import { readFileSync } from 'node:fs';
+import { wgsl } from '@kts/kernels';
 import { shapes } from '@kts/tensor';
-import { WebGPUError } from '../packages/webgpu/src/device.ts';
-import { currentBatch, type Batch } from '../packages/webgpu/src/kernel.ts';
+import { WebGPUError } from '../device.ts';
+import { currentBatch, type Batch } from '../kernel.ts';
 
-export const ELEMENTWISE_WGSL: string = readFileSync(new URL('./elementwise.wgsl', import.meta.url), 'utf8');
+export const ELEMENTWISE_WGSL: string = wgsl['elementwise'];
 
 export type WType = 'f32' | 'i32';
 export const EW_MAX_DIMS = 8;
