@@ -47,14 +47,17 @@
       (local.set $pd (local.get $dx))
       (local.set $left (local.get $n))
       (block $rowDone (loop $vec
-        (br_if $rowDone (i32.le_s (local.get $left) (i32.const 0)))
-        (call $store4 (local.get $pd)
-          (f32x4.mul (local.get $gv) (call $vexp (f32x4.sub (f32x4.sub (call $load4 (local.get $px) (local.get $left) (v128.const f32x4 0 0 0 0)) (local.get $m)) (local.get $ls))))
-          (local.get $left))
+        (br_if $rowDone (i32.lt_s (local.get $left) (i32.const 4)))
+        (v128.store (local.get $pd) (f32x4.mul (local.get $gv) (call $vexp (f32x4.sub (f32x4.sub (v128.load (local.get $px)) (local.get $m)) (local.get $ls)))))
         (local.set $px (i32.add (local.get $px) (i32.const 16)))
         (local.set $pd (i32.add (local.get $pd) (i32.const 16)))
         (local.set $left (i32.sub (local.get $left) (i32.const 4)))
         (br $vec)))
+      (if (i32.gt_s (local.get $left) (i32.const 0)) (then
+        (call $store_part (local.get $pd) (f32x4.mul (local.get $gv) (call $vexp (f32x4.sub (f32x4.sub (call $load_part (local.get $px) (local.get $left) (v128.const f32x4 0 0 0 0)) (local.get $m)) (local.get $ls)))) (local.get $left))
+        (local.set $px (i32.add (local.get $px) (i32.const 16)))
+        (local.set $pd (i32.add (local.get $pd) (i32.const 16)))
+        (local.set $left (i32.sub (local.get $left) (i32.const 4)))))
       ;; − g at the target (the one-hot term); an ignored row's gradient is all zeros
       (if (i32.ne (local.get $ti) (local.get $ignore)) (then
         (local.set $pd (i32.add (local.get $dx) (i32.shl (local.get $ti) (i32.const 2))))

@@ -16,29 +16,7 @@
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
-  ;; Σ of each accumulator's 4 lanes, as one vector [Σa0, Σa1, Σa2, Σa3]; lane sums are
-  ;; (l0 + l2) + (l1 + l3) for every row.
-  (func $hsum4 (param $a0 v128) (param $a1 v128) (param $a2 v128) (param $a3 v128) (result v128)
-    (local $t0 v128) (local $t1 v128)
-    ;; t0 = [a0.l0+a0.l2, a1.l0+a1.l2, a0.l1+a0.l3, a1.l1+a1.l3]
-    (local.set $t0 (f32x4.add
-      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1))
-      (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1))))
-    (local.set $t1 (f32x4.add
-      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3))
-      (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3))))
-    (f32x4.add
-      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1))
-      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
-
-  ;; The last K % 4 values at p (the rest of the vector zero).
-  (func $tail (param $p i32) (param $n i32) (result v128)
-    (local $v v128)
-    (local.set $v (v128.const i32x4 0 0 0 0))
-    (if (i32.gt_s (local.get $n) (i32.const 0)) (then (local.set $v (f32x4.replace_lane 0 (local.get $v) (f32.load (local.get $p))))))
-    (if (i32.gt_s (local.get $n) (i32.const 1)) (then (local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.load offset=4 (local.get $p))))))
-    (if (i32.gt_s (local.get $n) (i32.const 2)) (then (local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load offset=8 (local.get $p))))))
-    (local.get $v))
+  ;; @include vmem.inc.wat
 
   (func $gemv_t (export "gemv_t") (param $x i32) (param $w i32) (param $ldw i32) (param $y i32) (param $N i32) (param $K i32)
     (local $j i32) (local $k i32) (local $K16 i32) (local $K4 i32) (local $row i32)
@@ -69,8 +47,8 @@
         (local.set $k (i32.add (local.get $k) (i32.const 16)))
         (br $k4)))
       (if (i32.and (local.get $K) (i32.const 3)) (then
-        (local.set $a0 (f32x4.relaxed_madd (call $tail (i32.add (local.get $x) (local.get $k)) (i32.and (local.get $K) (i32.const 3)))
-                                           (call $tail (i32.add (local.get $row) (local.get $k)) (i32.and (local.get $K) (i32.const 3))) (local.get $a0)))))
+        (local.set $a0 (f32x4.relaxed_madd (call $load_part (i32.add (local.get $x) (local.get $k)) (i32.and (local.get $K) (i32.const 3)) (v128.const i32x4 0 0 0 0))
+                                           (call $load_part (i32.add (local.get $row) (local.get $k)) (i32.and (local.get $K) (i32.const 3)) (v128.const i32x4 0 0 0 0)) (local.get $a0)))))
       (f32.store (i32.add (local.get $y) (i32.shl (local.get $j) (i32.const 2)))
         (f32x4.extract_lane 0 (call $hsum4 (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3)))
           (v128.const i32x4 0 0 0 0) (v128.const i32x4 0 0 0 0) (v128.const i32x4 0 0 0 0))))
@@ -116,7 +94,7 @@
       (loop $kLoop
         (local.set $xk (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
         (local.set $a0 (f32x4.relaxed_madd (local.get $xk)
-          (if (result v128) (i32.ge_s (local.get $cols) (i32.const 4)) (then (v128.load (local.get $p))) (else (call $tail (local.get $p) (local.get $cols))))
+          (if (result v128) (i32.ge_s (local.get $cols) (i32.const 4)) (then (v128.load (local.get $p))) (else (call $load_part (local.get $p) (local.get $cols) (v128.const i32x4 0 0 0 0))))
           (local.get $a0)))
         (local.set $p (i32.add (local.get $p) (local.get $ldw)))
         (br_if $kLoop (i32.lt_s (local.tee $k (i32.add (local.get $k) (i32.const 1))) (local.get $K))))

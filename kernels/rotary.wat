@@ -7,15 +7,13 @@
 ;;       forward:  out1 = x1·cos1 − x2·sin1,  out2 = x2·cos2 + x1·sin2   (x·cos + rotate_half(x)·sin)
 ;;       inverse:  out1 = x1·cos1 + x2·sin2,  out2 = x2·cos2 − x1·sin1   (its transpose: the gradient)
 ;; Strided x covers q/k straight from the [B, T, H, D] projection (transpose(1, 2), not copied);
-;; cos/sin are [.., T, D] tables broadcast over b and h.
+;; cos/sin are [.., T, D] tables broadcast over b and h. D ≥ 8 (whole vectors per half).
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
-  ;; @include vmem.inc.wat
-
   (func (export "rotary") (param $shape i32) (param $x i32) (param $cos i32) (param $sin i32) (param $out i32) (param $r0 i32) (param $r1 i32) (param $inverse i32)
     (local $H i32) (local $T i32) (local $D i32) (local $half i32) (local $row i32) (local $b i32) (local $h i32) (local $t i32)
-    (local $px i32) (local $pc i32) (local $ps i32) (local $po i32) (local $j i32) (local $left i32) (local $hb i32)
+    (local $px i32) (local $pc i32) (local $ps i32) (local $po i32) (local $j i32) (local $jj i32) (local $hb i32)
     (local $x1 v128) (local $x2 v128) (local $c1 v128) (local $c2 v128) (local $s1 v128) (local $s2 v128)
     (local.set $H (i32.load offset=4 (local.get $shape)))
     (local.set $T (i32.load offset=8 (local.get $shape)))
@@ -32,27 +30,25 @@
       (local.set $pc (call $at (local.get $cos) (local.get $shape) (i32.const 28) (local.get $b) (local.get $h) (local.get $t)))
       (local.set $ps (call $at (local.get $sin) (local.get $shape) (i32.const 40) (local.get $b) (local.get $h) (local.get $t)))
       (local.set $po (i32.add (local.get $out) (i32.shl (i32.mul (local.get $row) (local.get $D)) (i32.const 2))))
+      ;; vectors at j = 0, 4, … along each half; the last one is moved back to end at the half's
+      ;; end (overlapping the one before: recomputing an element gives the same value)
       (local.set $j (i32.const 0))
       (block $rowDone (loop $vec
         (br_if $rowDone (i32.ge_s (local.get $j) (local.get $hb)))
-        (local.set $left (i32.shr_s (i32.sub (local.get $hb) (local.get $j)) (i32.const 2)))
-        (local.set $x1 (call $load4 (i32.add (local.get $px) (local.get $j)) (local.get $left) (v128.const f32x4 0 0 0 0)))
-        (local.set $x2 (call $load4 (i32.add (i32.add (local.get $px) (local.get $hb)) (local.get $j)) (local.get $left) (v128.const f32x4 0 0 0 0)))
-        (local.set $c1 (call $load4 (i32.add (local.get $pc) (local.get $j)) (local.get $left) (v128.const f32x4 0 0 0 0)))
-        (local.set $c2 (call $load4 (i32.add (i32.add (local.get $pc) (local.get $hb)) (local.get $j)) (local.get $left) (v128.const f32x4 0 0 0 0)))
-        (local.set $s1 (call $load4 (i32.add (local.get $ps) (local.get $j)) (local.get $left) (v128.const f32x4 0 0 0 0)))
-        (local.set $s2 (call $load4 (i32.add (i32.add (local.get $ps) (local.get $hb)) (local.get $j)) (local.get $left) (v128.const f32x4 0 0 0 0)))
+        (local.set $jj (select (local.get $j) (i32.sub (local.get $hb) (i32.const 16)) (i32.le_s (i32.add (local.get $j) (i32.const 16)) (local.get $hb))))
+        (local.set $x1 (v128.load (i32.add (local.get $px) (local.get $jj))))
+        (local.set $x2 (v128.load (i32.add (i32.add (local.get $px) (local.get $hb)) (local.get $jj))))
+        (local.set $c1 (v128.load (i32.add (local.get $pc) (local.get $jj))))
+        (local.set $c2 (v128.load (i32.add (i32.add (local.get $pc) (local.get $hb)) (local.get $jj))))
+        (local.set $s1 (v128.load (i32.add (local.get $ps) (local.get $jj))))
+        (local.set $s2 (v128.load (i32.add (i32.add (local.get $ps) (local.get $hb)) (local.get $jj))))
         (if (local.get $inverse)
           (then
-            (call $store4 (i32.add (local.get $po) (local.get $j))
-              (f32x4.add (f32x4.mul (local.get $x1) (local.get $c1)) (f32x4.mul (local.get $x2) (local.get $s2))) (local.get $left))
-            (call $store4 (i32.add (i32.add (local.get $po) (local.get $hb)) (local.get $j))
-              (f32x4.sub (f32x4.mul (local.get $x2) (local.get $c2)) (f32x4.mul (local.get $x1) (local.get $s1))) (local.get $left)))
+            (v128.store (i32.add (local.get $po) (local.get $jj)) (f32x4.add (f32x4.mul (local.get $x1) (local.get $c1)) (f32x4.mul (local.get $x2) (local.get $s2))))
+            (v128.store (i32.add (i32.add (local.get $po) (local.get $hb)) (local.get $jj)) (f32x4.sub (f32x4.mul (local.get $x2) (local.get $c2)) (f32x4.mul (local.get $x1) (local.get $s1)))))
           (else
-            (call $store4 (i32.add (local.get $po) (local.get $j))
-              (f32x4.sub (f32x4.mul (local.get $x1) (local.get $c1)) (f32x4.mul (local.get $x2) (local.get $s1))) (local.get $left))
-            (call $store4 (i32.add (i32.add (local.get $po) (local.get $hb)) (local.get $j))
-              (f32x4.add (f32x4.mul (local.get $x2) (local.get $c2)) (f32x4.mul (local.get $x1) (local.get $s2))) (local.get $left))))
+            (v128.store (i32.add (local.get $po) (local.get $jj)) (f32x4.sub (f32x4.mul (local.get $x1) (local.get $c1)) (f32x4.mul (local.get $x2) (local.get $s1))))
+            (v128.store (i32.add (i32.add (local.get $po) (local.get $hb)) (local.get $jj)) (f32x4.add (f32x4.mul (local.get $x2) (local.get $c2)) (f32x4.mul (local.get $x1) (local.get $s2))))))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $vec)))
       (local.set $row (i32.add (local.get $row) (i32.const 1)))

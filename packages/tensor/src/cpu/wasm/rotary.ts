@@ -32,7 +32,7 @@ function view4(t: Tensor, dims: readonly number[]): Operand | null {
 /** forward (inverse = false) or its transpose (the gradient) of rotaryEmbedding; null if not covered. */
 export function rotaryWasm(rt: WasmRuntime, x: Tensor, cos: Tensor, sin: Tensor, inverse: boolean): Float32Array | null {
   const D = x.shape[x.ndim - 1]!;
-  if (x.ndim > 4 || D % 2 !== 0) return null;
+  if (x.ndim > 4 || D % 2 !== 0 || D < 8) return null; // the kernel takes whole vectors per half
   const dims = [...Array<number>(4 - x.ndim).fill(1), ...x.shape];
   const xv = view4(x, dims) ?? view4(x.contiguous(), dims);
   const cv = view4(cos, dims);
