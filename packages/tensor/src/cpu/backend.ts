@@ -221,7 +221,11 @@ export const cpuBackend: Backend = {
   fromArray: (data, dtype) => new CpuStorage(dtype, data),
   hostArray: allocFloat,
   full: (n, value, dtype) => new CpuStorage(dtype, allocTyped(dtype, n).fill(value)),
-  read: async (v, dtype) => cpuBackend.readSync!(v, dtype),
+  read: async (v, dtype) => {
+    const out = cpuBackend.readSync!(v, dtype);
+    await wasmRuntime()?.heap.settle(); // an await point where heap blocks of dead tensors come back
+    return out;
+  },
   readSync: (v, dtype) => {
     // the caller keeps this array: an ordinary one, not a block of the kernels' heap
     const out = dtype === 'int32' ? new Int32Array(numel(v.shape)) : dtype === 'float32' ? new Float32Array(numel(v.shape)) : new Float64Array(numel(v.shape));

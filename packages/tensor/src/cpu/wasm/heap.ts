@@ -24,6 +24,8 @@ const MAX_BYTES = 2 ** 32 - PAGE;
 const SLACK = 64;
 /** Request a full GC after this many bytes of blocks handed out (new or reused). */
 const GC_BYTES = 256 * 2 ** 20;
+/** settle() collects when at least this many bytes were handed out since the last collection. */
+const SETTLE_BYTES = 32 * 2 ** 20;
 
 export function sizeClass(bytes: number): number {
   const b = Math.max(64, Math.ceil(bytes / 64) * 64);
@@ -166,12 +168,28 @@ export class Heap {
 
   private maybeCollect(bytes: number): void {
     this.sinceGc += bytes;
-    if (this.sinceGc < GC_BYTES) return;
+    if (this.sinceGc >= GC_BYTES) this.collect();
+  }
+
+  private collect(): void {
     this.sinceGc = 0;
     this.gc ??= findGc();
     if (!this.gc) return;
     this.stats.collections++;
     this.gc(); // finalizers run on a later task and return blocks to their classes
+  }
+
+  /**
+   * Lets garbage come back: collects if SETTLE_BYTES or more were handed out since the last
+   * collection, then yields one macrotask, where the finalizers run. FinalizationRegistry
+   * callbacks only ever run between macrotasks, and a loop whose awaits are all microtasks (a
+   * training loop reading its loss from CPU tensors) would otherwise never get its blocks back;
+   * the CPU backend's asynchronous read calls this.
+   */
+  async settle(): Promise<void> {
+    if (this.sinceGc < SETTLE_BYTES) return;
+    this.collect();
+    await new Promise<void>((resolve) => (globalThis.setImmediate ?? setTimeout)(resolve));
   }
 }
 

@@ -1,0 +1,23 @@
+import { Generator, getBackend, setCpuThreads } from '@kts/tensor';
+import { SteeringVector, trainKTS, type SteerableModel } from '@kts/steer';
+import { stories15m } from './stories15m.ts';
+import { wasmRuntime } from '../packages/tensor/src/cpu/wasm/runtime.ts';
+setCpuThreads(1);
+const rt = wasmRuntime()!;
+const be: any = getBackend('cpu');
+const f = be.matmul;
+const stats = new Map<string, { n: number; ms: number; staged: number; shapes: string }>();
+be.matmul = (a: any, b: any, dt: any) => {
+  const key = a.shape.join('x') + '@' + b.shape.join('x') + ' s' + a.strides.join(',') + '|' + b.strides.join(',');
+  const staged = (rt.heap.owns(a.storage.data) ? 0 : 1) + (rt.heap.owns(b.storage.data) ? 0 : 2);
+  const t0 = performance.now(); const r = f(a, b, dt); const dt2 = performance.now() - t0;
+  const e = stats.get(key) ?? { n: 0, ms: 0, staged, shapes: key }; e.n++; e.ms += dt2; e.staged |= staged; stats.set(key, e); return r;
+};
+const g = new Generator(3);
+const benign = Array.from({ length: 8 }, () => Array.from({ length: 64 }, () => g.int(32000)));
+const vector = new SteeringVector(new Map([1, 2].map((l) => [l, Float32Array.from({ length: 288 }, () => 0.5 * g.normal())])));
+const model = stories15m('cpu') as unknown as SteerableModel;
+const { history } = await trainKTS(model, benign, [vector], { steps: 3, layers: [1, 2], batchSize: 8, prob: 1, device: 'cpu', rank: 8, maxTokens: 64 });
+console.log(history.map((h) => h.seconds));
+for (const [k, v] of [...stats].sort((x, y) => y[1].ms - x[1].ms).slice(0, 14)) console.log(v.ms.toFixed(0).padStart(6), String(v.n).padStart(4), 'staged', v.staged, k);
+console.log(rt.heap.stats);
