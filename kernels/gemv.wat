@@ -49,9 +49,12 @@
       (if (i32.and (local.get $K) (i32.const 3)) (then
         (local.set $a0 (f32x4.relaxed_madd (call $load_part (i32.add (local.get $x) (local.get $k)) (i32.and (local.get $K) (i32.const 3)) (v128.const i32x4 0 0 0 0))
                                            (call $load_part (i32.add (local.get $row) (local.get $k)) (i32.and (local.get $K) (i32.const 3)) (v128.const i32x4 0 0 0 0)) (local.get $a0)))))
+      ;; lanes of (a0 + a1) + (a2 + a3) summed as (l0 + l2) + (l1 + l3), inline (a call per row
+      ;; would spill the accumulators)
+      (local.set $a0 (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3))))
+      (local.set $a0 (f32x4.add (local.get $a0) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a0) (local.get $a0))))
       (f32.store (i32.add (local.get $y) (i32.shl (local.get $j) (i32.const 2)))
-        (f32x4.extract_lane 0 (call $hsum4 (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3)))
-          (v128.const i32x4 0 0 0 0) (v128.const i32x4 0 0 0 0) (v128.const i32x4 0 0 0 0))))
+        (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0))))
       (local.set $row (i32.add (local.get $row) (local.get $ldw)))
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
       (br $rows))))
