@@ -11,7 +11,8 @@
 // Large cases must give the same bits on 1, 2 and 3 threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpuKernels, cpuThreadStats, Generator, noGrad, randn, setCpuKernels, setCpuThreads, stopCpuThreads, tensor, where, type Tensor } from '@kts/tensor';
+import { cpuKernels, cpuThreadStats, Generator, noGrad, randn, setCpuKernels, tensor, where, type Tensor } from '@kts/tensor';
+import { assertSameBitsOnThreads } from './cpu-threads-helper.ts';
 
 const skip = cpuKernels().kernels !== 'wasm' && 'WebAssembly kernels unavailable';
 
@@ -125,23 +126,6 @@ test('wasm elementwise ops and reductions give the same bits on 1, 2 and 3 threa
     ['mul broadcast', () => a.mul(b)], ['exp', () => a.exp()], ['one long row', () => one.sigmoid()], ['where', () => where(a.gt(0), a, b)],
     ['sum rows', () => a.sum(-1)], ['sum columns', () => a.sum(0)], ['max rows', () => a.max(-1)],
   ];
-  try {
-    // all cases per thread count, so the workers start only twice
-    const runs = [1, 2, 3].map((t) => {
-      setCpuThreads(t);
-      return fns.map(([name, fn]) => {
-        const before = cpuThreadStats().parallelCalls;
-        const out = noGrad(fn).toArray() as Float32Array;
-        if (t > 1) assert.ok(cpuThreadStats().parallelCalls > before, `${name}: ${t} threads used the workers`);
-        return out;
-      });
-    });
-    fns.forEach(([name], i) => {
-      agree(`${name} 2 threads`, runs[1]![i]!, runs[0]![i]!, 0);
-      agree(`${name} 3 threads`, runs[2]![i]!, runs[0]![i]!, 0);
-    });
-  } finally {
-    setCpuThreads(1);
-    stopCpuThreads();
-  }
+  assertSameBitsOnThreads(fns.map(([name, fn]) => [name, () => [noGrad(fn).toArray()]]));
 });
+

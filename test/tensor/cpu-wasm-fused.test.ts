@@ -13,8 +13,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   attention, cpuKernels, cpuThreadStats, crossEntropy, Generator, klDivLogits, logSoftmax, noGrad, optim, rmsNorm, rotaryEmbedding, setCpuKernels,
-  setCpuThreads, softmax, stopCpuThreads, tensor, type Tensor,
+  softmax, tensor, type Tensor,
 } from '@kts/tensor';
+import { assertSameBitsOnThreads } from './cpu-threads-helper.ts';
 import { wasmRuntime } from '../../packages/tensor/src/cpu/wasm/runtime.ts';
 
 const skip = cpuKernels().kernels !== 'wasm' && 'WebAssembly kernels unavailable';
@@ -188,24 +189,12 @@ test('wasm fused ops give the same bits on 1, 2 and 3 threads', { skip }, () => 
     ['ce', () => crossEntropy(x, t, { reduction: 'none' })], ['rmsNorm', () => rmsNorm(x, w, 1e-5)],
     ['attention', () => attention(x.narrow(1, 0, 960).reshape([67, 4, 15, 16]).transpose(1, 2), q.narrow(1, 0, 480).reshape([67, 2, 15, 16]).transpose(1, 2), q.narrow(1, 480, 480).reshape([67, 2, 15, 16]).transpose(1, 2), { causal: true })],
   ];
-  try {
-    const runs = [1, 2, 3].map((threads) => {
-      setCpuThreads(threads);
-      return fns.map(([, fn]) => {
-        clearGrads(x, w);
-        const out = fn();
-        out.mul(out.detach().add(0.5)).sum().backward();
-        return [out.toArray(), x.grad!.toArray(), ...(w.grad ? [w.grad.toArray()] : [])];
-      });
-    });
-    fns.forEach(([name], i) => {
-      assert.deepEqual(runs[1]![i], runs[0]![i], `${name}: 2 threads differ from 1`);
-      assert.deepEqual(runs[2]![i], runs[0]![i], `${name}: 3 threads differ from 1`);
-    });
-  } finally {
-    setCpuThreads(1);
-    stopCpuThreads();
-  }
+  assertSameBitsOnThreads(fns.map(([name, fn]) => [name, () => {
+    clearGrads(x, w);
+    const out = fn();
+    out.mul(out.detach().add(0.5)).sum().backward();
+    return [out.toArray(), x.grad!.toArray(), ...(w.grad ? [w.grad.toArray()] : [])];
+  }]));
 });
 
 test('with the heap full, fused ops and matmuls fall back (composites, TypeScript loops) and stay correct', { skip }, () => {

@@ -7,7 +7,8 @@
 // exactly where the float64 product has them, and 1, 2 and 3 threads must give the same bits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpuKernels, cpuThreadStats, Generator, noGrad, randn, setCpuKernels, setCpuThreads, stopCpuThreads, tensor, type Tensor } from '@kts/tensor';
+import { cpuKernels, cpuThreadStats, Generator, noGrad, randn, setCpuKernels, tensor, type Tensor } from '@kts/tensor';
+import { assertSameBitsOnThreads } from './cpu-threads-helper.ts';
 import { matmulWasm } from '../../packages/tensor/src/cpu/wasm/matmul.ts';
 import { wasmRuntime } from '../../packages/tensor/src/cpu/wasm/runtime.ts';
 
@@ -118,23 +119,6 @@ test('wasm matmul gives the same bits on 1, 2 and 3 threads (row, column, batch 
     ['GEMV split 1x289x4001ᵀ', randn([1, 289], { generator: g }), randn([4001, 289], { generator: g }).transpose(0, 1)],
     ['GEMV split 1x300x4001', randn([1, 300], { generator: g }), randn([300, 4001], { generator: g })],
   ];
-  try {
-    // all cases per thread count, so the workers start only twice
-    const runs = [1, 2, 3].map((t) => {
-      setCpuThreads(t);
-      return cases.map(([name, a, b]) => {
-        const before = cpuThreadStats().parallelCalls;
-        const out = noGrad(() => a.matmul(b)).toArray() as Float32Array;
-        if (t > 1) assert.ok(cpuThreadStats().parallelCalls > before, `${name}: ${t} threads used the workers`);
-        return out;
-      });
-    });
-    cases.forEach(([name], i) => {
-      assert.deepEqual(runs[1]![i], runs[0]![i], `${name}: 2 threads differ from 1`);
-      assert.deepEqual(runs[2]![i], runs[0]![i], `${name}: 3 threads differ from 1`);
-    });
-  } finally {
-    setCpuThreads(1);
-    stopCpuThreads();
-  }
+  assertSameBitsOnThreads(cases.map(([name, a, b]) => [name, () => [noGrad(() => a.matmul(b)).toArray()]]));
 });
+
