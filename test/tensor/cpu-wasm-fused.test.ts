@@ -137,7 +137,7 @@ test('wasm attention forward and backward vs float64 composite: causal GQA, padd
   check('attention prefill', (q, k, v, m) => attention(q, k, v, { causal: true, mask: m }), [
     { data: nonZero(g, B * T * H * D), shape: [B, T, H, D], grad: true, view: (t) => t.transpose(1, 2) },
     { data: nonZero(g, B * Hkv * Tmax * D), shape: [B, Hkv, Tmax, D], grad: true, view: (t) => t.narrow(2, 0, T) },
-    { data: nonZero(g, B * Hkv * Tmax * D), shape: [B, Hkv, Tmax, D], grad: true, view: (t) => t.narrow(2, 1, T) },
+    { data: nonZero(g, B * Tmax * Hkv * D), shape: [B, Tmax, Hkv, D], grad: true, view: (t) => t.transpose(1, 2).narrow(2, 1, T) },
     { data: mask, shape: [B, 1, 1, T] },
   ], 16, 'attention');
   // decode: 2 queries against 7 keys (causal aligns them at the end), a [Tq, Tk] mask with −∞, a scale
