@@ -133,7 +133,8 @@ function bootCode(): string {
   const load = isTs
     ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`
     : `import(${JSON.stringify(entry.href)})`;
-  return `const { workerData } = require('node:worker_threads');
+  // process.getBuiltinModule, not require: the code is evaluated as ESM when the parent ran with --input-type=module
+  return `const { workerData } = process.getBuiltinModule('node:worker_threads');
 ${load}.catch((e) => {
   console.error('kts: CPU worker failed to load:', e);
   Atomics.store(workerData.ctrl, ${READY} + workerData.slot, -1);
@@ -163,13 +164,22 @@ function startPool(threads: number): typeof pool {
   const rt = loadedRuntime();
   const wasm = rt ? { memory: rt.memory, modules: [...rt.modules] } : null;
   const ports: MessagePort[] = [];
+  // The parent's flags, less --input-type (it would apply to the worker's eval'd boot code);
+  // otherwise Node's default (the parent's flags a worker accepts).
+  const argv = globalThis.process.execArgv;
+  const filtered = argv.filter((a, k) => !a.startsWith('--input-type') && argv[k - 1] !== '--input-type');
+  const execArgv = filtered.length < argv.length ? filtered : undefined;
   for (let i = 0; i < threads - 1; i++) {
     const { port1, port2 } = new wt.MessageChannel();
     ports.push(port1);
-    const w = new wt.Worker(code, { eval: true, workerData: { ctrl, slot: i, port: port2, layout: LAYOUT, spinMs: SPIN_MS, wasm }, transferList: [port2] });
-    w.on('error', (e) => console.error(`kts: CPU worker ${i}:`, e));
-    w.unref();
-    workers.push(w);
+    try {
+      const w = new wt.Worker(code, { eval: true, workerData: { ctrl, slot: i, port: port2, layout: LAYOUT, spinMs: SPIN_MS, wasm }, transferList: [port2], execArgv });
+      w.on('error', (e) => console.error(`kts: CPU worker ${i}:`, e));
+      w.unref();
+      workers.push(w);
+    } catch (e) {
+      return disable(`CPU workers cannot be started (${(e as Error).message.split('\n')[0]})`, workers);
+    }
   }
   // Block until every worker has loaded its module (the caller is synchronous); give up on a timeout.
   const deadline = performance.now() + 20_000;
