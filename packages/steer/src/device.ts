@@ -1,8 +1,9 @@
 // Backend selection. 'auto' takes WebGPU on a real GPU. On a software adapter (Mesa's llvmpipe,
 // SwiftShader, lavapipe: the GPU "is" the same CPU cores) it takes the CPU backend when that runs
-// on its WebAssembly SIMD kernels, which are faster there (the KTS step 3.1x, prefill 4x, decode 6x
-// on 2 cores: bench/results/kts.md, llama.md); with only the TypeScript loops (KTS_CPU_KERNELS=js
-// or no WebAssembly SIMD) llvmpipe's fused kernels win and WebGPU is kept. Without any adapter: the
+// on its WebAssembly SIMD kernels, which are faster there (on 2 cores, same runs: the KTS step 4.9x,
+// 128-token prefill 3.7x, decode 5.7x; bench/results/kts.md, llama.md); with only the TypeScript
+// loops (KTS_CPU_KERNELS=js, or no WebAssembly SIMD) llvmpipe's fused kernels win (KTS step 1.7x)
+// and WebGPU is kept. Without any adapter: the
 // CPU backend. The description says which ran and why.
 import { cpuKernels, cpuThreads } from '@kts/tensor';
 
