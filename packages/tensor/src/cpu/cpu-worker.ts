@@ -5,10 +5,10 @@
 // calling thread's memory), or a TypeScript matmul on SharedArrayBuffers.
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { matmulStrided, type FloatArray } from './matmul.ts';
-import { runCalls, workerInstances, type WasmCall } from './threads.ts';
+import { claimPieces, workerInstances, WORK, type WasmCall } from './threads.ts';
 
 type Job =
-  | { kind: 'wasm'; calls: WasmCall[] }
+  | { kind: 'wasm'; pieces: WasmCall[][]; works: number[] }
   | {
     kind: 'matmul';
     a: FloatArray; ars: number; acs: number;
@@ -18,7 +18,7 @@ type Job =
   };
 
 const { ctrl, slot, port, layout, spinMs, wasm } = workerData as {
-  ctrl: Int32Array; slot: number; port: MessagePort; layout: { SEQ: number; DONE: number; FAILED: number; READY: number }; spinMs: number;
+  ctrl: Int32Array; slot: number; port: MessagePort; layout: { SEQ: number; DONE: number; FAILED: number; NEXT: number; READY: number }; spinMs: number;
   wasm: { memory: WebAssembly.Memory; modules: [string, WebAssembly.Module][] } | null;
 };
 
@@ -30,7 +30,7 @@ Atomics.notify(ctrl, layout.READY + slot);
 function run(job: Job): void {
   if (job.kind === 'wasm') {
     if (!kernels) throw new Error('this worker has no WebAssembly kernels');
-    runCalls(kernels, job.calls);
+    claimPieces(ctrl, kernels, job.pieces, job.works[slot + 1] ?? WORK);
     return;
   }
   for (const [ao, bo, co, mm, n, k] of job.parts) matmulStrided(job.a, ao, job.ars, job.acs, job.b, bo, job.brs, job.bcs, job.c, co, mm, n, k);

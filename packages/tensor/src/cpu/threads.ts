@@ -40,9 +40,10 @@ const WORKER_TIMEOUT_MS = 120_000;
 export const SPIN_MS = 0.5;
 
 // ctrl layout (Int32): [SEQ] jobs posted so far, [DONE] workers finished with the current job,
-// [FAILED] a worker threw, [READY + i] worker i has loaded (1) or failed to (-1).
-const LAYOUT = { SEQ: 0, DONE: 1, FAILED: 2, READY: 3 };
-const { SEQ, DONE, FAILED, READY } = LAYOUT;
+// [FAILED] a worker threw, [NEXT] the next piece of a kernel job to claim, [READY + i] worker i has
+// loaded (1) or failed to (-1).
+const LAYOUT = { SEQ: 0, DONE: 1, FAILED: 2, NEXT: 3, READY: 4 };
+const { SEQ, DONE, FAILED, NEXT, READY } = LAYOUT;
 
 type NodeWorkers = typeof import('node:worker_threads');
 type Worker = import('node:worker_threads').Worker;
@@ -228,27 +229,45 @@ function handOff(jobs: (object | null)[], local: () => void): boolean {
 /** One kernel call: module name, function name, numeric arguments (addresses, sizes, scalars). */
 export type WasmCall = [module: string, fn: string, args: number[]];
 
-/** Runs a thread's list of kernel calls with that thread's instances. */
-export function runCalls(k: Readonly<Record<string, KernelModule>>, calls: readonly WasmCall[]): void {
-  for (const [m, f, args] of calls) k[m]![f]!(...args);
+/** An argument that stands for the executing thread's own scratch (threadWork in wasm/launch.ts). */
+export const WORK = -2;
+
+/** Runs a piece's kernel calls with this thread's instances; WORK arguments become `work`. */
+export function runCalls(k: Readonly<Record<string, KernelModule>>, calls: readonly WasmCall[], work = WORK): void {
+  for (const [m, f, args] of calls) k[m]![f]!(...args.map((a) => (a === WORK ? work : a)));
 }
 
 /**
- * Runs perThread[t] on thread t (t = 0: the calling thread) — kernel calls on the shared heap, so
- * the workers write their outputs in place. With one non-empty list, or without workers,
- * everything runs here, in the same order: the same bits.
+ * Claims pieces of a kernel job until none is left (the calling thread and every worker do this
+ * at once, so a thread the OS has descheduled holds up only the piece it is on).
  */
-export function runOnThreads(perThread: readonly WasmCall[][]): void {
+export function claimPieces(ctrl: Int32Array, k: Readonly<Record<string, KernelModule>>, pieces: readonly WasmCall[][], work: number): void {
+  for (let i = Atomics.add(ctrl, NEXT, 1); i < pieces.length; i = Atomics.add(ctrl, NEXT, 1)) runCalls(k, pieces[i]!, work);
+}
+
+/**
+ * Runs independent pieces of kernel calls on the shared heap (the calls within a piece in order),
+ * spread over the threads: each thread claims the next unclaimed piece. Every piece writes its own
+ * outputs with the same arithmetic wherever it runs, so any thread count and any claiming order
+ * give the same bits. `works[t]` is thread t's scratch (for WORK arguments). With one piece, or
+ * without workers, everything runs here in order.
+ */
+export function runOnThreads(pieces: readonly WasmCall[][], works: readonly number[] = []): void {
   const rt = loadedRuntime();
   if (!rt) throw new Error('runOnThreads: the WebAssembly kernels are not loaded');
   kernelCalls++;
-  const workers = perThread.slice(1);
-  if (workers.some((c) => c.length > 0) && perThread.length <= cpuThreads()) {
-    const jobs = workers.map((calls) => (calls.length ? { kind: 'wasm', calls } : null));
-    if (handOff(jobs, () => runCalls(rt.k, perThread[0] ?? []))) return;
-    // No workers, or one threw (it printed why): run it all here, which surfaces the error.
+  const threads = cpuThreads();
+  if (pieces.length > 1 && threads > 1 && works.length !== 1) {
+    pool ??= startPool(threads);
+    if (pool) {
+      const { ctrl } = pool;
+      Atomics.store(ctrl, NEXT, 0);
+      const job = { kind: 'wasm', pieces, works };
+      if (handOff(pool.ports.map(() => job), () => claimPieces(ctrl, rt.k, pieces, works[0] ?? WORK))) return;
+      // a worker threw (it printed why): run it all here, which surfaces the error
+    }
   }
-  for (const calls of perThread) runCalls(rt.k, calls);
+  for (const calls of pieces) runCalls(rt.k, calls, works[0] ?? WORK);
 }
 
 /** Instances of the kernel modules on a worker's side (cpu-worker.ts). */

@@ -5,8 +5,8 @@
 import type { Tensor } from '../../tensor.ts';
 import { allocOutput } from '../alloc.ts';
 import type { CpuStorage } from '../storage.ts';
-import { runOnThreads } from '../threads.ts';
-import { split, threadsFor, threadWork, threadWorkBytes } from './launch.ts';
+import { runOnThreads, WORK } from '../threads.ts';
+import { piecesFor, split, threadsFor, threadWork, threadWorkBytes } from './launch.ts';
 import { place, whole, type Operand, type Placed } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';
 
@@ -58,7 +58,7 @@ export function attentionForward(rt: WasmRuntime, p: AttentionPlan): { o: Float3
   const [prm, q, k, v] = placed.inputs as [number, number, number, number];
   const mask = p.mask ? placed.inputs[4]! : 0;
   const [po, pl] = placed.outputs as [number, number];
-  runOnThreads(split(p.B * p.H * p.Tq, placed.works.length).map(([r0, r1], t) => [['attention', 'attn_fwd', [prm, q, k, v, mask, po, pl, r0, r1, p.scale, placed.works[t]!]]]));
+  runOnThreads(split(p.B * p.H * p.Tq, piecesFor(placed.works.length)).map(([r0, r1]) => [['attention', 'attn_fwd', [prm, q, k, v, mask, po, pl, r0, r1, p.scale, WORK]]]), placed.works);
   placed.finish();
   return { o, l };
 }
@@ -75,7 +75,7 @@ export function attentionBackward(rt: WasmRuntime, p: AttentionPlan, o: Float32A
   const mask = p.mask ? placed.inputs[4]! : 0;
   const [po, pl, pdo] = placed.inputs.slice(at) as [number, number, number];
   const [pdq, pdk, pdv] = placed.outputs as [number, number, number];
-  runOnThreads(split(p.B * p.Hkv, placed.works.length).map(([g0, g1], t) => [['attention', 'attn_bwd', [prm, q, k, v, mask, po, pl, pdo, pdq, pdk, pdv, g0, g1, p.scale, placed.works[t]!]]]));
+  runOnThreads(split(p.B * p.Hkv, piecesFor(placed.works.length)).map(([g0, g1]) => [['attention', 'attn_bwd', [prm, q, k, v, mask, po, pl, pdo, pdq, pdk, pdv, g0, g1, p.scale, WORK]]]), placed.works);
   placed.finish();
   return { dq, dk, dv };
 }

@@ -14,7 +14,7 @@ import type { BinaryOp, UnaryOp } from '../../backend.ts';
 import { collapseDims, numel } from '../../shape.ts';
 import { allocOutput } from '../alloc.ts';
 import { runOnThreads, type WasmCall } from '../threads.ts';
-import { split, spread, threadsFor } from './launch.ts';
+import { piecesFor, split, spread, threadsFor } from './launch.ts';
 import { place, type Operand } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';
 
@@ -64,14 +64,14 @@ export function elementwiseWasm(rt: WasmRuntime, e: ElementwiseOp, shape: readon
   // Fewer tasks than threads: cut each task's rows, or (one row) the row itself.
   const pieces: Task[] = [];
   for (const t of tasks) {
-    if (tasks.length >= T || T === 1) pieces.push(t);
-    else if (t.rows >= T) {
-      for (const [r0, r1] of split(t.rows, T)) {
+    if (tasks.length >= piecesFor(T) || T === 1) pieces.push(t);
+    else if (t.rows >= piecesFor(T)) {
+      for (const [r0, r1] of split(t.rows, piecesFor(T))) {
         pieces.push({ offs: t.offs.map((o, k) => o + r0 * rowStride(c.strides[k]!, nd)), o: t.o + r0 * t.n, rows: r1 - r0, n: t.n });
       }
     } else {
       for (let r = 0; r < t.rows; r++) {
-        for (const [j0, j1] of split(t.n, Math.ceil(T / t.rows), 4)) {
+        for (const [j0, j1] of split(t.n, Math.ceil(piecesFor(T) / t.rows), 4)) {
           pieces.push({ offs: t.offs.map((o, k) => o + r * rowStride(c.strides[k]!, nd) + j0 * c.strides[k]![nd - 1]!), o: t.o + r * t.n + j0, rows: 1, n: j1 - j0 });
         }
       }
@@ -86,7 +86,7 @@ export function elementwiseWasm(rt: WasmRuntime, e: ElementwiseOp, shape: readon
     if (e.kind === 'binary') return ['elementwise', 'binary', [BINARY[e.op]!, o, ...arg(0), ...arg(1), p.rows, p.n]];
     return ['elementwise', 'where', [o, ...arg(0), ...arg(1), ...arg(2), p.rows, p.n]];
   });
-  runOnThreads(spread(calls, Math.min(T, calls.length)));
+  runOnThreads(T > 1 ? spread(calls, Math.min(piecesFor(T), calls.length)) : [calls]);
   placed.finish();
   return out;
 }

@@ -26,6 +26,17 @@ export function threadWorkBytes(rt: WasmRuntime): number {
   return rt.k.gemm.work_bytes!();
 }
 
+/**
+ * Pieces per thread for work that splits freely (rows, elements): the threads claim them as they
+ * come free, so one the OS has descheduled holds up a quarter of its share, not all of it.
+ */
+export const PIECES = 4;
+
+/** Pieces to cut work into for T threads. */
+export function piecesFor(T: number): number {
+  return T > 1 ? PIECES * T : 1;
+}
+
 /** Threads for a job of `work` units: all of them at or above `min`, else 1 (a hand-off costs ~10 µs). */
 export function threadsFor(work: number, min: number): number {
   return work >= min ? cpuThreads() : 1;
@@ -44,11 +55,6 @@ export function spread(calls: readonly WasmCall[], T: number): WasmCall[][] {
   const out: WasmCall[][] = Array.from({ length: T }, () => []);
   calls.forEach((c, i) => out[Math.floor((i * T) / calls.length)]!.push(c));
   return out;
-}
-
-/** One call per thread over rows [r0, r1) of `rows` (split in multiples of `unit`). */
-export function byRows(rows: number, T: number, call: (r0: number, r1: number) => WasmCall, unit = 1): WasmCall[][] {
-  return split(rows, T, unit).map(([r0, r1]) => [call(r0, r1)]);
 }
 
 /** An array a row kernel reads or writes: `perRow` elements per row (0: the same for every row). */
@@ -76,7 +82,7 @@ export function runSplit(
   let o = 0;
   const base = arrays.map((a) => (a.data === null ? 0 : a.out ? placed.outputs[o++]! : placed.inputs[i++]!));
   const T = threadsFor(work, parallelMin);
-  runOnThreads(split(count, T, unit).map(([s, e]) => [[module, fn, args(arrays.map((a, k) => (a.data === null ? 0 : base[k]! + 4 * s * a.perRow)), s, e)]]));
+  runOnThreads(split(count, piecesFor(T), unit).map(([s, e]) => [[module, fn, args(arrays.map((a, k) => (a.data === null ? 0 : base[k]! + 4 * s * a.perRow)), s, e)]]));
   placed.finish();
   return true;
 }

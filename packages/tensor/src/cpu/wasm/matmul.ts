@@ -5,13 +5,13 @@
  *   - M = 1 or N = 1 with one operand's rows contiguous: GEMV, which streams the matrix once
  *     (decode's x·Wᵀ); gemv_t for contiguous rows of W, gemv_n for contiguous columns.
  *   - everything else: the packed GEMM.
- * Threads: whole batch entries when there are at least as many as threads, else ranges of the
- * longer output dimension (multiples of the micro-tile: 8 columns or 4 rows; 16 or 4 outputs for
- * GEMV). Products below PARALLEL_MIN multiply-adds stay on the calling thread. The reference is
+ * Threads: pieces claimed by the threads as they come free (runOnThreads) — whole batch entries,
+ * else ranges of the longer output dimension (multiples of the micro-tile: 8 columns or 4 rows; 16
+ * or 4 outputs for GEMV). Products below PARALLEL_MIN multiply-adds stay on the calling thread. The reference is
  * the TypeScript matmulStrided (../matmul.ts); tests compare them (test/tensor/cpu-wasm-matmul.test.ts).
  */
-import { cpuThreads, runOnThreads, type WasmCall } from '../threads.ts';
-import { split, threadWork } from './launch.ts';
+import { cpuThreads, runOnThreads, WORK, type WasmCall } from '../threads.ts';
+import { PIECES, split, threadWork } from './launch.ts';
 import { place, type Operand } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';
 
@@ -53,7 +53,7 @@ export function matmulWasm(rt: WasmRuntime, x: MatmulArgs, C: Float32Array): boo
     // y[j] = Σ_k x[k]·W(j, k) for j < L: the vector is A's row (M = 1) or B's column (N = 1).
     const L = gemvM ? N : M;
     const T = macs >= GEMV_PARALLEL_MIN ? threads : 1;
-    const perThread: WasmCall[][] = Array.from({ length: T }, () => []);
+    const pieces: WasmCall[][] = [];
     for (const [ao, bo, co] of items) {
       const [xp, wp] = gemvM ? [A(ao), B(bo)] : [B(bo), A(ao)];
       // W(j, k) strides: for M = 1 it is B(k, j); for N = 1 it is A(j, k).
@@ -61,44 +61,35 @@ export function matmulWasm(rt: WasmRuntime, x: MatmulArgs, C: Float32Array): boo
       const rowsContiguous = ks === 1; // W(j, ·) contiguous → gemv_t
       const fn = rowsContiguous ? 'gemv_t' : 'gemv_n';
       const ldw = rowsContiguous ? js : ks;
-      const ranges = split(L, T, rowsContiguous ? 4 : 16);
-      ranges.forEach(([s, e], t) => {
-        perThread[items.length >= T ? 0 : t]!.push(['gemv', fn, [xp, wp + 4 * s * js, ldw, Cp(co) + 4 * s, e - s, K]]);
-      });
+      const parts = items.length >= PIECES * T ? 1 : PIECES * T;
+      for (const [s, e] of split(L, parts, rowsContiguous ? 4 : 16)) pieces.push([['gemv', fn, [xp, wp + 4 * s * js, ldw, Cp(co) + 4 * s, e - s, K]]]);
     }
-    if (items.length >= T && T > 1) rebalance(perThread);
-    runOnThreads(perThread);
+    runOnThreads(T > 1 ? pieces : [pieces.flat()]);
     placed.finish();
     return true;
   }
 
+  // GEMM pieces: whole batch entries, else 2 per thread along the longer output dimension (each
+  // piece packs its own panels, so more pieces would repeat packing; 2 let a thread that is
+  // ahead take over from one the OS has descheduled).
   const T = macs >= PARALLEL_MIN ? threads : 1;
-  const perThread: WasmCall[][] = Array.from({ length: T }, () => []);
   const works: number[] = [];
   for (let t = 0; t < T; t++) {
     const w = threadWork(rt, t);
     if (w < 0) return false;
     works.push(w);
   }
-  const gemm = (t: number, ao: number, bo: number, co: number, m: number, n: number): void => {
-    perThread[t]!.push(['gemm', 'gemm', [A(ao), ars, acs, B(bo), brs, bcs, Cp(co), N, m, n, K, works[t]!]]);
+  const pieces: WasmCall[][] = [];
+  const gemm = (ao: number, bo: number, co: number, m: number, n: number): void => {
+    pieces.push([['gemm', 'gemm', [A(ao), ars, acs, B(bo), brs, bcs, Cp(co), N, m, n, K, WORK]]]);
   };
-  if (items.length >= T) {
-    items.forEach(([ao, bo, co], i) => gemm(Math.floor((i * T) / items.length), ao, bo, co, M, N));
-  } else {
-    for (const [ao, bo, co] of items) {
-      if (N >= M) split(N, T, 8).forEach(([s, e], t) => gemm(t, ao, bo + s * bcs, co + s, M, e - s));
-      else split(M, T, 4).forEach(([s, e], t) => gemm(t, ao + s * ars, bo, co + s * N, e - s, N));
-    }
+  for (const [ao, bo, co] of items) {
+    if (items.length >= T) gemm(ao, bo, co, M, N);
+    else if (N >= M) split(N, 2 * T, 8).forEach(([s, e]) => gemm(ao, bo + s * bcs, co + s, M, e - s));
+    else split(M, 2 * T, 4).forEach(([s, e]) => gemm(ao + s * ars, bo, co + s * N, e - s, N));
   }
-  runOnThreads(perThread);
+  runOnThreads(T > 1 ? pieces : [pieces.flat()], works);
   placed.finish();
   return true;
 }
 
-/** Spreads a single list of independent calls (all on thread 0) evenly over the threads. */
-function rebalance(perThread: WasmCall[][]): void {
-  const all = perThread[0]!.splice(0);
-  const T = perThread.length;
-  all.forEach((c, i) => perThread[Math.floor((i * T) / all.length)]!.push(c));
-}

@@ -8,7 +8,7 @@ import { collapseDims, numel } from '../../shape.ts';
 import { allocOutput } from '../alloc.ts';
 import type { CpuStorage } from '../storage.ts';
 import { runOnThreads } from '../threads.ts';
-import { split, threadsFor } from './launch.ts';
+import { piecesFor, split, threadsFor } from './launch.ts';
 import { place } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';
 
@@ -45,10 +45,10 @@ export function reduceWasm(rt: WasmRuntime, op: ReduceOp, x: View, axes: readonl
   if (byRows) {
     const fn = op === 'sum' ? 'sum_rows' : 'max_rows';
     const tail = op === 'sum' ? [] : [op === 'min' ? 1 : 0];
-    runOnThreads(split(rows, T).map(([r0, r1]) => [['reduce', fn, [px + 4 * r0 * rs, rs, po + 4 * r0, r1 - r0, n, ...tail]]]));
+    runOnThreads(split(rows, piecesFor(T)).map(([r0, r1]) => [['reduce', fn, [px + 4 * r0 * rs, rs, po + 4 * r0, r1 - r0, n, ...tail]]]));
   } else {
     // out[j] = Σ_r x[r·inner + j]: the kept run is the inner (column) index
-    runOnThreads(split(rows, T, 4).map(([j0, j1]) => [['reduce', 'sum_cols', [px, inner, po, n, rows, j0, j1]]]));
+    runOnThreads(split(rows, piecesFor(T), 4).map(([j0, j1]) => [['reduce', 'sum_cols', [px, inner, po, n, rows, j0, j1]]]));
   }
   placed.finish();
   return out;

@@ -6,7 +6,7 @@ import type { Tensor } from '../../tensor.ts';
 import { allocOutput } from '../alloc.ts';
 import type { CpuStorage } from '../storage.ts';
 import { runOnThreads } from '../threads.ts';
-import { split, threadsFor } from './launch.ts';
+import { piecesFor, split, threadsFor } from './launch.ts';
 import { place, whole, type Operand } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';
 
@@ -45,7 +45,7 @@ export function rotaryWasm(rt: WasmRuntime, x: Tensor, cos: Tensor, sin: Tensor,
   if (!placed) return null;
   const [px, pc, ps, pshape] = placed.inputs as [number, number, number, number];
   const T = threadsFor(x.size, PARALLEL_MIN);
-  runOnThreads(split(rows, T).map(([r0, r1]) => [['rotary', 'rotary', [pshape, px, pc, ps, placed.outputs[0]!, r0, r1, inverse ? 1 : 0]]]));
+  runOnThreads(split(rows, piecesFor(T)).map(([r0, r1]) => [['rotary', 'rotary', [pshape, px, pc, ps, placed.outputs[0]!, r0, r1, inverse ? 1 : 0]]]));
   placed.finish();
   return out;
 }
