@@ -5,7 +5,7 @@
  * step on one thread and on every core.
  */
 import { cpuThreads, Generator } from '@kts/tensor';
-import { SteeringVector, trainKTS, type SteerableModel } from '@kts/steer';
+import { SteeringVector, trainKTS } from '@kts/steer';
 import { releaseDevice } from '@kts/steer';
 import { BenchSuite, type SuiteContext } from '../lib.ts';
 import { benchDevices, stories15m, torchTimings } from '../stories15m.ts';
@@ -23,7 +23,7 @@ export default async function run(ctx: SuiteContext): Promise<void> {
   const vector = new SteeringVector(new Map([1, 2].map((l) => [l, Float32Array.from({ length: 288 }, () => 0.5 * g.normal())])));
   const devices = await benchDevices(ctx, suite);
   for (const device of devices) {
-    const model = stories15m(device) as unknown as SteerableModel;
+    const model = stories15m(device);
     const { history } = await trainKTS(model, benign, [vector], { steps: 4, layers: [1, 2], batchSize: 8, prob: 1, device, rank: 8, maxTokens: 64 });
     const times = history.slice(1).map((h) => h.seconds * 1000).sort((a, b) => a - b); // first step warms up
     const med = times[times.length >> 1]!;

@@ -12,7 +12,7 @@ export {
 } from './model.ts';
 export { loadModel, saveModel, type LoadModelOptions, type SaveModelOptions } from './load.ts';
 export { sampleToken, type SamplingOptions } from './sample.ts';
-export { generate, type GenerateOptions } from './generate.ts';
+export { generate, type GenerateOptions, type CausalLM } from './generate.ts';
 export { readLlama2c, importLlama2c, type Llama2cCheckpoint } from './llama2c.ts';
 
 // ---- tokenizer exports (owned by the tokenizer engineer; append `export * from './tokenizer….ts'` lines below) ----
