@@ -1,6 +1,6 @@
 // Creating tensors: from nested arrays or typed arrays, constants, ranges and seeded noise.
 import type { DType, TypedArray } from './backend.ts';
-import { allocFloat } from './cpu/threads.ts';
+import { allocFloat } from '#cpu-threads';
 import * as ops from './ops.ts';
 import { defaultGenerator, type Generator } from './random.ts';
 import { numel, shapeStr, type Shape } from './shape.ts';

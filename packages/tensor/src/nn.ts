@@ -2,7 +2,7 @@
 // so a model reads like its PyTorch counterpart and parameter names come out the same
 // ("layers.0.self_attn.q_proj.weight"). Fields whose names start with "_" are not parameters.
 import { embedding, rmsNorm } from './functional.ts';
-import { allocFloat } from './cpu/threads.ts';
+import { allocFloat } from '#cpu-threads';
 import * as ops from './ops.ts';
 import { defaultGenerator, type Generator } from './random.ts';
 import { shapeStr } from './shape.ts';

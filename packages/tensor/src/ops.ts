@@ -10,7 +10,7 @@ import {
   viewStrides, type Shape,
 } from './shape.ts';
 import { Tensor, type TensorLike } from './tensor.ts';
-import { allocFloat } from './cpu/threads.ts';
+import { allocFloat } from '#cpu-threads';
 
 export interface CreateOptions {
   dtype?: DType;

@@ -3,7 +3,7 @@ import type { Backend, BinaryOp, DType, ReduceOp, Storage, TypedArray, UnaryOp, 
 import { contiguousStrides, isContiguous, numel, shapeStr, type Shape } from '../shape.ts';
 import { assignStrided, elementwise, type StridedInput } from './elementwise.ts';
 import { matmulStrided } from './matmul.ts';
-import { allocFloat, matmulParallel } from './threads.ts';
+import { allocFloat, matmulParallel } from '#cpu-threads';
 
 export class CpuStorage implements Storage {
   readonly backend = 'cpu';

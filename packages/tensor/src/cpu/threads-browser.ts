@@ -1,0 +1,41 @@
+/**
+ * The CPU backend's matmul threads, in a browser: none. Pages get worker threads only as Web
+ * Workers, and SharedArrayBuffer only on cross-origin-isolated pages, so every matmul runs on the
+ * calling thread. Same exports as ./threads.ts (selected by the "browser" condition of
+ * @kts/tensor's "#cpu-threads" import).
+ */
+import type { FloatArray } from './matmul.ts';
+
+export const SHARED_MIN = 1 << 16;
+export const PARALLEL_MIN = 1 << 16;
+export const SPIN_MS = 0;
+
+export function cpuThreadStats(): { threads: number; parallelCalls: number; disabled: string | null } {
+  return { threads: 1, parallelCalls: 0, disabled: 'no worker threads in a browser' };
+}
+
+export function cpuThreads(): number {
+  return 1;
+}
+
+export function setCpuThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setCpuThreads: expected a positive integer, got ${n}`);
+}
+
+export function stopCpuThreads(): void {}
+
+export function allocFloat(dtype: 'float32' | 'float64', n: number): Float32Array | Float64Array {
+  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+}
+
+export const allocShared = allocFloat;
+
+/** Never parallel here: the caller runs the product itself. */
+export function matmulParallel(
+  _A: FloatArray, _ars: number, _acs: number,
+  _B: FloatArray, _brs: number, _bcs: number,
+  _C: FloatArray, _items: readonly (readonly [number, number, number])[],
+  _M: number, _N: number, _K: number,
+): boolean {
+  return false;
+}
