@@ -4,7 +4,7 @@
 import { HOST, existsSync, join, readFileSync, statSync } from '#host';
 
 export interface FileSource {
-  /** The folder path or URL, for messages. */
+  /** The folder path or URL, for messages ('' for files in memory). */
   readonly name: string;
   /** The file's bytes, or null when there is no such file. Other failures throw, naming the file. */
   read(file: string): Promise<Uint8Array | null>;
@@ -52,7 +52,7 @@ export function urlFiles(base: string | URL): FileSource {
 }
 
 /** In-memory files (by name; a File's own name when given a list). */
-export function memoryFiles(files: FileMap, name = 'the given files'): FileSource {
+export function memoryFiles(files: FileMap, name = ''): FileSource {
   const byName = new Map<string, Blob | ArrayBuffer | ArrayBufferView>(
     Array.isArray(files) ? (files as readonly File[]).map((f) => [f.name, f]) : Object.entries(files),
   );
@@ -102,6 +102,7 @@ export function fileSource(files: Files): FileSource {
 
 /** `file` inside a source, for messages: `models/default/config.json`, `https://…/config.json`. */
 export function pathIn(src: FileSource, file: string): string {
+  if (src.name === '') return file;
   return src.name.endsWith('/') ? `${src.name}${file}` : `${src.name}/${file}`;
 }
 
