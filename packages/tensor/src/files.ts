@@ -36,19 +36,21 @@ export function urlFiles(base: string | URL): FileSource {
   const folder = new URL(href.endsWith('/') ? href : `${href}/`, pageUrl());
   return {
     name: folder.href,
-    async read(file) {
-      const url = new URL(file, folder);
-      let res: Response;
-      try {
-        res = await fetch(url);
-      } catch (e) {
-        throw new FileLoadError(`${url.href}: cannot fetch (${(e as Error).message})`);
-      }
-      if (res.status === 404) return null;
-      if (!res.ok) throw new FileLoadError(`${url.href}: HTTP ${res.status} ${res.statusText}`);
-      return new Uint8Array(await res.arrayBuffer());
-    },
+    read: (file) => fetchBytes(new URL(file, folder)),
   };
+}
+
+/** The body of a URL, or null on 404; any other failure throws, naming the URL. */
+async function fetchBytes(url: URL): Promise<Uint8Array | null> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new FileLoadError(`${url.href}: cannot fetch (${(e as Error).message})`);
+  }
+  if (res.status === 404) return null;
+  if (!res.ok) throw new FileLoadError(`${url.href}: HTTP ${res.status} ${res.statusText}`);
+  return new Uint8Array(await res.arrayBuffer());
 }
 
 /** In-memory files (by name; a File's own name when given a list). */
@@ -98,6 +100,23 @@ export function fileSource(files: Files): FileSource {
   if (typeof files === 'string') return HOST === 'browser' || isAbsoluteUrl(files) ? urlFiles(files) : dirFiles(files);
   if (isFileSource(files)) return files;
   return memoryFiles(files);
+}
+
+/** One file: a URL (as for `Files`), a path (Node), or its contents (a File or other Blob, bytes). */
+export type FileRef = string | URL | Blob | ArrayBuffer | ArrayBufferView;
+
+/** A file's bytes and a name for messages (the URL, the path, or a File's name). */
+export async function readFileRef(ref: FileRef): Promise<{ bytes: Uint8Array; name: string }> {
+  if (ref instanceof Blob) return { bytes: new Uint8Array(await ref.arrayBuffer()), name: (ref as Partial<File>).name ?? '<blob>' };
+  if (ref instanceof ArrayBuffer || ArrayBuffer.isView(ref)) return { bytes: bytesOf(ref), name: '<memory>' };
+  const href = String(ref);
+  if (ref instanceof URL || HOST === 'browser' || isAbsoluteUrl(href)) {
+    const url = new URL(href, pageUrl());
+    const bytes = await fetchBytes(url);
+    if (bytes === null) throw new FileLoadError(`${url.href}: not found (HTTP 404)`);
+    return { bytes, name: url.href };
+  }
+  return { bytes: new Uint8Array(readFileSync(href)), name: href };
 }
 
 /** `file` inside a source, for messages: `models/default/config.json`, `https://…/config.json`. */

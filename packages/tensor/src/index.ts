@@ -32,5 +32,6 @@ export * as optim from './optim.ts';
 export * as safetensors from './safetensors.ts';
 export { saveTensors, saveTensorsAsync, loadTensors, loadTensorsFromBytes } from './io.ts';
 export {
-  type FileSource, type FileMap, type Files, FileLoadError, fileSource, urlFiles, memoryFiles, dirFiles, pathIn, readRequired, readJson,
+  type FileSource, type FileMap, type Files, type FileRef, FileLoadError, fileSource, urlFiles, memoryFiles, dirFiles, pathIn,
+  readRequired, readJson, readFileRef,
 } from './files.ts';

@@ -634,7 +634,8 @@ export function openSafetensors(path: string): SafetensorsReader {
 
 /** Reader over an in-memory file. Returned arrays are copies, never views of `bytes`. */
 export function parseSafetensors(bytes: Uint8Array, label = '<memory>'): SafetensorsReader {
-  return makeReader(label, memorySource(bytes));
+  // A plain view: a Node Buffer's slice() would alias its (possibly pooled) memory instead of copying.
+  return makeReader(label, memorySource(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
 }
 
 /** Read some (default: all) tensors of a file, or of a checkpoint directory / index. */
