@@ -24,6 +24,7 @@ const program = new Command('demo')
   .option('--out <dir>', 'output folder', 'demo-output')
   .option('--steps <n>', 'KTS training steps', (v) => Number(v), 60)
   .option('--quick', 'a smaller run (for tests)', false)
+  .option('--verbose', "show Dawn's native warnings (hidden by @kts/webgpu/quiet; or set KTS_DEBUG=1)")
   .parse();
 const o = program.opts<{ device: string; model: string; out: string; steps: number; quick: boolean }>();
 

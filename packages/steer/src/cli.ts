@@ -340,6 +340,10 @@ function writeAtomicCopy(from: string, to: string): void {
   renameSync(tmp, to);
 }
 
+// Every command takes --verbose: the `kts` launcher (bin/kts.mjs, @kts/webgpu/quiet) hides Dawn's
+// native start-up warnings unless it is given.
+for (const c of program.commands) c.option('--verbose', "show Dawn's native warnings (or set KTS_DEBUG=1)");
+
 export async function main(argv = process.argv): Promise<void> {
   try {
     await program.parseAsync(argv);

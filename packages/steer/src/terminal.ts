@@ -14,7 +14,15 @@ export interface LiveBar {
   stop(): void;
 }
 
+let terminal: tty.WriteStream | undefined;
+
+/**
+ * stderr; or, under @kts/webgpu/quiet (stderr then is a pipe through its filter), the terminal it
+ * hands over on KTS_TERMINAL_FD, so that the live bar still draws.
+ */
 export function progressSink(): ProgressSink {
+  const fd = Number(process.env.KTS_TERMINAL_FD);
+  if (Number.isInteger(fd) && fd > 2 && tty.isatty(fd)) return (terminal ??= new tty.WriteStream(fd));
   return process.stderr;
 }
 
