@@ -1,24 +1,18 @@
-// Backend selection: 'auto' takes WebGPU when any adapter exists (a GPU, or Mesa's llvmpipe
-// CPU renderer: with the fused kernels the demo runs faster there than on the CPU backend,
-// 102 s vs 170 s on 2 cores), else the CPU backend; the description says which and why.
+// Backend selection: 'auto' takes WebGPU when any adapter exists (a GPU; Mesa's llvmpipe CPU
+// renderer in Node, where the fused kernels make the demo faster than on the CPU backend; a
+// browser's adapter, even a CPU fallback), else the CPU backend; the description says which and why.
 
 export interface DeviceChoice {
   device: string;
   description: string;
 }
 
-interface WebGPUModule {
-  initWebGPU(): Promise<string>;
-  shutdownWebGPU?(): void;
-}
-
-let webgpu: WebGPUModule | null = null;
+let webgpu: typeof import('@kts/webgpu') | null = null;
 
 export async function selectDevice(want: 'auto' | 'cpu' | 'webgpu' = 'auto'): Promise<DeviceChoice> {
   if (want === 'cpu') return { device: 'cpu', description: 'CPU backend (plain TypeScript)' };
   try {
-    const specifier = '@kts/webgpu';
-    webgpu = (await import(specifier)) as WebGPUModule;
+    webgpu = await import('@kts/webgpu'); // loaded only when asked for: Dawn is a native module
     const description = await webgpu.initWebGPU();
     return { device: 'webgpu', description: `WebGPU backend (${description})` };
   } catch (e) {
@@ -29,5 +23,5 @@ export async function selectDevice(want: 'auto' | 'cpu' | 'webgpu' = 'auto'): Pr
 
 /** Releases the GPU device so Node can exit. */
 export function releaseDevice(): void {
-  webgpu?.shutdownWebGPU?.();
+  webgpu?.shutdownWebGPU();
 }

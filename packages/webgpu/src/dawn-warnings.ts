@@ -1,10 +1,19 @@
 // Dawn's start-up warnings, recognised in a text stream so they can be dropped (see ./quiet.ts:
 // Dawn prints them from native code, where nothing else can catch them).
 
-/** Start-up noise Dawn prints (allow-list: any other Dawn message, e.g. a validation error, passes). */
-const WARNING = /^Warning: (Couldn't load Vulkan|maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced)/;
-/** The source location Dawn appends to some warnings, then a blank line. */
-const LOCATION = /^ {4}at \S+ \(.*\)$/;
+/**
+ * Start-up noise (an allow-list: any other message, e.g. a validation error, passes): Dawn without
+ * a Vulkan loader, Dawn lowering limits, Dawn refusing Mesa's lavapipe, and lavapipe itself
+ * looking for a display.
+ */
+const WARNING = new RegExp('^(' + [
+  "Warning: Couldn't load Vulkan",
+  'Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced',
+  'Warning: Vulkan shaderUniform\\*ArrayDynamicIndexing required',
+  'error: XDG_RUNTIME_DIR is invalid or not set in the environment\\.$',
+].join('|') + ')');
+/** What Dawn appends to some warnings: context (" - While …"), the source location, then a blank line. */
+const LOCATION = /^( - While .*| {4}at \S+ \(.*\))$/;
 
 /** Drops Dawn's start-up warnings from a text stream, line by line; partial lines pass at once unless they may start one. */
 export class DawnWarningFilter {
@@ -19,7 +28,8 @@ export class DawnWarningFilter {
     for (const line of lines) if (this.keep(line)) out += `${line}\n`;
     // A partial line that could still become a warning waits for its end; anything else (a
     // progress bar redrawn with \r, a prompt) goes out now.
-    const mayBeDawn = 'Warning: '.startsWith(this.held.slice(0, 9)) || (this.state !== 'none' && '    at '.startsWith(this.held.slice(0, 7)));
+    const mayBeDawn = ['Warning: ', 'error: XDG'].some((p) => p.startsWith(this.held.slice(0, p.length)))
+      || (this.state !== 'none' && ['    at ', ' - While '].some((p) => p.startsWith(this.held.slice(0, p.length))));
     if (this.held !== '' && !mayBeDawn) {
       out += this.held;
       this.held = '';

@@ -133,7 +133,7 @@ async function initDevice(): Promise<GPUDevice> {
     description,
     backend,
     featureLevel: found.featureLevel,
-    isFallback: (ai as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+    isFallback: ai.isFallbackAdapter === true,
     isLlvmpipe,
     simdLanes: isLlvmpipe ? Number(/(\d+)-bits/.exec(devName)?.[1] ?? 256) / 32 : 0,
     flags: found.flags,
