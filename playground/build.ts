@@ -1,7 +1,7 @@
 // `npm run playground`: builds the static page into playground/dist — the page script (esbuild,
 // from the packages' sources), the model folder, and the vectors and KTS adapter of ./assets.ts
 // (made again only when the model, the data or the settings changed) — then serves it on
-// 127.0.0.1 with esbuild's file server.
+// 127.0.0.1 with esbuild's file server (./web.ts).
 //
 //   npm run playground                 # http://127.0.0.1:8731/
 //   npm run playground -- --port 0     # any free port
@@ -10,8 +10,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
-import { browserBuildOptions } from './bundle.ts';
+import { bundleForBrowser, serveStatic } from './web.ts';
 import { writeAssets } from './assets.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -43,7 +42,7 @@ export async function buildPlayground(opts: BuildOptions = {}): Promise<string> 
   const model = opts.model ?? 'models/default';
   const log = opts.log ?? ((s: string) => console.log(s));
   mkdirSync(out, { recursive: true });
-  await esbuild.build(browserBuildOptions(join(HERE, 'page.ts'), out));
+  await bundleForBrowser(join(HERE, 'playground.page.ts'), out);
   for (const f of ['index.html', 'style.css']) copyFileSync(join(HERE, f), join(out, f));
   const modelOut = join(out, 'models/default');
   rmSync(modelOut, { recursive: true, force: true });
@@ -64,18 +63,11 @@ export async function buildPlayground(opts: BuildOptions = {}): Promise<string> 
   return out;
 }
 
-/** Serves a built playground on 127.0.0.1 (port 0: any free port). */
-export async function servePlayground(dir: string, port = 8731): Promise<{ url: string; stop: () => Promise<void> }> {
-  const ctx = await esbuild.context({});
-  const { port: bound } = await ctx.serve({ servedir: dir, host: '127.0.0.1', port });
-  return { url: `http://127.0.0.1:${bound}/`, stop: () => ctx.dispose() };
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const arg = (name: string) => process.argv.find((a, i) => process.argv[i - 1] === name);
   const dir = await buildPlayground();
   if (!process.argv.includes('--build-only')) {
-    const { url } = await servePlayground(dir, Number(arg('--port') ?? 8731));
+    const { url } = await serveStatic(dir, Number(arg('--port') ?? 8731));
     console.log(`playground: ${url} (Ctrl-C stops)`);
   }
 }

@@ -8,6 +8,6 @@ export function progressSink(): ProgressSink {
   return { write: (text) => console.log(text.replace(/\n$/, '')) };
 }
 
-export function liveBar(): LiveBar | null {
+export function liveBar(_label: string, _total: number, _sink: ProgressSink): LiveBar | null {
   return null;
 }

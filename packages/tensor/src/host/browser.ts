@@ -1,7 +1,7 @@
 // Host services in a browser: there is no file system, so every file and path function throws an
 // error that says what to use instead; env() is always undefined. Selected over ./node.ts by the
-// "browser" condition of @kts/tensor's "exports" ("./host") and "imports" ("#host"); the two
-// modules export the same names with the same types (test/browser/host.test.ts checks it).
+// "browser" condition of @kts/tensor's "exports" ("./host") and "imports" ("#host"). Each export is
+// typed as ./node.ts's, and tsconfig.browser.json type-checks the packages with this module in place.
 import type * as Node from './node.ts';
 
 function unavailable(name: string): (...args: unknown[]) => never {

@@ -1,4 +1,4 @@
-// Bundling kts for a browser with esbuild, as the playground and the browser tests do.
+// Building a page that uses kts, and serving it, with esbuild: the playground and the browser tests do both.
 //
 // The "browser" export/import conditions of the four packages swap out their Node-only modules
 // (file access, worker threads, Dawn); "source" bundles the TypeScript sources of this repository
@@ -44,4 +44,11 @@ export function browserBuildOptions(entry: string, outdir: string, opts: BundleO
 export async function bundleForBrowser(entry: string, outdir: string, opts: BundleOptions = {}): Promise<esbuild.Metafile> {
   const result = await esbuild.build(browserBuildOptions(entry, outdir, opts));
   return result.metafile!;
+}
+
+/** Serves a folder on 127.0.0.1 with esbuild's file server (port 0: any free port). */
+export async function serveStatic(dir: string, port = 0): Promise<{ url: string; stop: () => Promise<void> }> {
+  const ctx = await esbuild.context({});
+  const { port: bound } = await ctx.serve({ servedir: dir, host: '127.0.0.1', port });
+  return { url: `http://127.0.0.1:${bound}/`, stop: () => ctx.dispose() };
 }

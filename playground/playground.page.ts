@@ -5,7 +5,8 @@
 // control vector can be dropped on the page. Every failure becomes a message in the page.
 //
 // URL parameters: ?model=<folder URL> (default models/default/), ?device=cpu|webgpu|auto,
-// ?tokens=<n> new tokens per generation (default 32).
+// ?tokens=<n> new tokens per generation (default 32), ?texts=<n> benign texts for the side effects
+// (default: all shipped).
 import { type LlamaForCausalLM, type Tokenizer, generate, loadModelFrom, loadTokenizerFrom } from '@kts/llama';
 import {
   type AttachedLoRA, type ChatFormatter, type EvalModel, SteeringVector, batchSteer, chatFormatterFor, formatPair,
@@ -18,6 +19,7 @@ const params = new URLSearchParams(location.search);
 const MODEL_URL = params.get('model') ?? 'models/default/';
 const DEVICE = (params.get('device') ?? 'auto') as 'auto' | 'cpu' | 'webgpu';
 const NEW_TOKENS = Number(params.get('tokens') ?? 32);
+const TEXTS = Number(params.get('texts') ?? Infinity);
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const body = document.body;
@@ -102,7 +104,7 @@ async function load(): Promise<Loaded | null> {
   const index = await fetchIndex();
   const loaded: Loaded = {
     device: choice.device, base, tok, format, kts: null, vectors: new Map(),
-    benign: (index?.benign ?? []).map((r) => tokenizeFormatted(tok, formatPair(format, r.prompt, r.response)).ids),
+    benign: (index?.benign ?? []).slice(0, TEXTS).map((r) => tokenizeFormatted(tok, formatPair(format, r.prompt, r.response)).ids),
   };
   app = loaded;
   // Selected first: the last vector the adapter did not see (a topic held out from KTS training).
