@@ -15,6 +15,7 @@ export { sampleToken, type SamplingOptions } from './sample.ts';
 export { generate, type GenerateOptions, type CausalLM } from './generate.ts';
 export { readLlama2c, importLlama2c, type Llama2cCheckpoint } from './llama2c.ts';
 
+// ---- tokenizers ----
 export {
   type Tokenizer, type TokenizerKind, type EncodeOptions, type DecodeOptions, type SpecialToken,
   type StreamDecoderOptions, type LoadTokenizerOptions, type SaveLlama2TokenizerOptions,

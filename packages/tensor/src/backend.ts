@@ -71,6 +71,12 @@ export interface Backend {
 
   /** Optional fused kernels; see ops that look them up. */
   readonly fused?: Partial<FusedOps>;
+  /**
+   * A host array this backend adopts in `fromArray` without copying, for data the front end fills
+   * itself (random init, nested arrays). The CPU backend puts large ones on a SharedArrayBuffer so
+   * its worker threads can read them. Default: a plain typed array.
+   */
+  hostArray?(dtype: 'float32' | 'float64', n: number): Float32Array | Float64Array;
   /** Releases a storage early (pooled backends); the front end calls it for temporaries. */
   dispose?(s: Storage): void;
 }

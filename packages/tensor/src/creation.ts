@@ -1,6 +1,5 @@
 // Creating tensors: from nested arrays or typed arrays, constants, ranges and seeded noise.
 import type { DType, TypedArray } from './backend.ts';
-import { allocFloat } from '#cpu-threads';
 import * as ops from './ops.ts';
 import { defaultGenerator, type Generator } from './random.ts';
 import { numel, shapeStr, type Shape } from './shape.ts';
@@ -68,7 +67,7 @@ function random(shape: Shape, opts: RandomOptions | undefined, draw: (g: Generat
   const g = opts?.generator ?? defaultGenerator;
   const dtype = opts?.dtype ?? 'float32';
   const n = numel(shape);
-  const data = allocFloat(dtype === 'float64' ? 'float64' : 'float32', n);
+  const data = ops.hostArray(dtype === 'float64' ? 'float64' : 'float32', n, opts);
   for (let i = 0; i < n; i++) data[i] = draw(g);
   return ops.adopt(data, shape, { ...opts, dtype });
 }

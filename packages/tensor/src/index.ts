@@ -19,12 +19,16 @@ export {
   cat, stack, where, gather, indexSelect, scatterAdd, sumTo, fromStorage, toDeviceAsync, promote,
 } from './ops.ts';
 export {
-  relu, silu, gelu, mean, variance, softmax, logSoftmax, logsumexp, rmsNorm, rotaryEmbedding,
-  softmaxComposite, logSoftmaxComposite, rmsNormComposite, rotaryComposite, crossEntropyComposite,
-  crossEntropy, klDiv, triu, tril, causalMask, maskedFill, embedding,
-  type CrossEntropyOptions, type KlDivOptions,
+  relu, silu, gelu, mean, variance, logsumexp, klDiv, triu, tril, causalMask, maskedFill, embedding, type KlDivOptions,
 } from './functional.ts';
-export { attention, attentionComposite, repeatKv, klDivLogits, klDivLogitsComposite, addSteering } from './attention.ts';
+// Ops a backend may fuse: each file holds the op and its composite (definition and fallback).
+export { softmax, logSoftmax, softmaxComposite, logSoftmaxComposite } from './fused/softmax.ts';
+export { rmsNorm, rmsNormComposite } from './fused/rmsnorm.ts';
+export { rotaryEmbedding, rotaryComposite } from './fused/rotary.ts';
+export { attention, attentionComposite, repeatKv } from './fused/attention.ts';
+export { klDivLogits, klDivLogitsComposite } from './fused/kl.ts';
+export { crossEntropy, crossEntropyComposite, type CrossEntropyOptions } from './fused/cross-entropy.ts';
+export { addSteering } from './fused/steering.ts';
 export { record } from './autograd.ts';
 export * as shapes from './shape.ts';
 export * as nn from './nn.ts';

@@ -1,8 +1,8 @@
 // Neural-network modules. A Module finds its tensors and sub-modules by walking its own fields,
 // so a model reads like its PyTorch counterpart and parameter names come out the same
 // ("layers.0.self_attn.q_proj.weight"). Fields whose names start with "_" are not parameters.
-import { embedding, rmsNorm } from './functional.ts';
-import { allocFloat } from '#cpu-threads';
+import { embedding } from './functional.ts';
+import { rmsNorm } from './fused/rmsnorm.ts';
 import * as ops from './ops.ts';
 import { defaultGenerator, type Generator } from './random.ts';
 import { shapeStr } from './shape.ts';
@@ -98,7 +98,7 @@ export abstract class Module {
 function uniform(shape: number[], bound: number, opts: RandomOptions = {}): Tensor {
   const g: Generator = opts.generator ?? defaultGenerator;
   const n = shape.reduce((p, d) => p * d, 1);
-  const data = allocFloat(opts.dtype === 'float64' ? 'float64' : 'float32', n);
+  const data = ops.hostArray(opts.dtype === 'float64' ? 'float64' : 'float32', n, opts);
   for (let i = 0; i < n; i++) data[i] = g.uniform(-bound, bound);
   return ops.adopt(data, shape, { dtype: opts.dtype, device: opts.device });
 }
@@ -134,7 +134,7 @@ export class Embedding extends Module {
   constructor(readonly numEmbeddings: number, readonly dim: number, opts: RandomOptions = {}) {
     super();
     const g = opts.generator ?? defaultGenerator;
-    const data = allocFloat('float32', numEmbeddings * dim);
+    const data = ops.hostArray('float32', numEmbeddings * dim, opts);
     for (let i = 0; i < data.length; i++) data[i] = g.normal();
     this.weight = ops.adopt(data, [numEmbeddings, dim], { dtype: opts.dtype, device: opts.device }).requiresGrad_();
   }

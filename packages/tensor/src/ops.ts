@@ -10,7 +10,6 @@ import {
   viewStrides, type Shape,
 } from './shape.ts';
 import { Tensor, type TensorLike } from './tensor.ts';
-import { allocFloat } from '#cpu-threads';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -36,12 +35,17 @@ export function fromStorage(b: Backend, storage: Tensor['storage'], shape: Shape
   return new Tensor(storage, [...shape], b);
 }
 
+/** A float array the target backend can adopt without a copy (Backend.hostArray). */
+export function hostArray(dtype: 'float32' | 'float64', n: number, opts?: CreateOptions): Float32Array | Float64Array {
+  return backendOf(opts).hostArray?.(dtype, n) ?? (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
+}
+
 export function fromTyped(data: TypedArray, shape: Shape, opts?: CreateOptions): Tensor {
   const b = backendOf(opts);
   const dtype = opts?.dtype ?? (data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : 'float32');
   checkDtype(b, dtype);
   if (data.length !== numel(shape)) throw new Error(`tensor: ${data.length} values do not fill shape ${shapeStr(shape)}`);
-  const typed = dtype === 'int32' ? Int32Array.from(data) : allocFloat(dtype, data.length);
+  const typed = dtype === 'int32' ? Int32Array.from(data) : hostArray(dtype, data.length, opts);
   if (dtype !== 'int32') typed.set(data);
   return finish(fromStorage(b, b.fromArray(typed, dtype), shape), opts);
 }

@@ -3,6 +3,7 @@
 import { type Node, runBackward } from './autograd.ts';
 import { type Backend, type DType, type Storage, type TypedArray, type View, getBackend } from './backend.ts';
 import * as F from './functional.ts';
+import { logSoftmax, softmax } from './fused/softmax.ts';
 import * as ops from './ops.ts';
 import { contiguousStrides, numel, shapeStr } from './shape.ts';
 
@@ -163,8 +164,8 @@ export class Tensor implements View {
   argmax(axis?: number, keepdim = false): Tensor { return ops.argMaxMin('argmax', this, axis, keepdim); }
   argmin(axis?: number, keepdim = false): Tensor { return ops.argMaxMin('argmin', this, axis, keepdim); }
   var(axes?: number | number[], keepdim = false, unbiased = true): Tensor { return F.variance(this, axes, keepdim, unbiased); }
-  softmax(axis = -1): Tensor { return F.softmax(this, axis); }
-  logSoftmax(axis = -1): Tensor { return F.logSoftmax(this, axis); }
+  softmax(axis = -1): Tensor { return softmax(this, axis); }
+  logSoftmax(axis = -1): Tensor { return logSoftmax(this, axis); }
   logsumexp(axes: number | number[] = -1, keepdim = false): Tensor { return F.logsumexp(this, axes, keepdim); }
 
   // ---- views --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // that were garbage-collected without dispose (autograd temporaries).
 // Reads are asynchronous only (no readSync): `await t.data()` / `toDeviceAsync(t, 'cpu')`.
 // Kernels: kernels/elementwise (unary/binary/where/copy/assign/fill), kernels/reduce,
-// kernels/matmul (matmul engineer's), kernels/gather (gather/scatter_add).
+// kernels/matmul, kernels/gather (gather/scatter_add).
 import { type Backend, type DType, type TypedArray, type View, shapes } from '@kts/tensor';
 import { hasDevice, WebGPUError } from './device.ts';
 import { readBuffer, writeBuffer } from './pool.ts';

@@ -192,6 +192,7 @@ export const cpuBackend: Backend = {
   name: 'cpu',
   dtypes: ['float32', 'float64', 'int32'],
   fromArray: (data, dtype) => new CpuStorage(dtype, data),
+  hostArray: allocFloat,
   full: (n, value, dtype) => new CpuStorage(dtype, allocTyped(dtype, n).fill(value)),
   read: async (v, dtype) => cpuBackend.readSync!(v, dtype),
   readSync: (v, dtype) => map('a', v.shape, [v], dtype).data,

@@ -1,4 +1,4 @@
-// Batched matmul on WebGPU through the matmul engineer's kernel (kernels/matmul.ts):
+// Batched matmul on WebGPU through the matmul kernel (src/kernels/matmul.ts):
 // a [...batch, M, K] · b [...batch, K, N] with arbitrary strides.
 // - A must be row-major within a batch entry; otherwise it is copied (only its distinct batch
 //   entries: stride-0 broadcast dims stay broadcast).

@@ -1,10 +1,11 @@
-// Transformer building blocks that backends commonly fuse: attention, KL between two logit
-// sets, and residual-stream steering. These composite versions define the semantics; a
-// backend's `fused` kernels must match them (the WebGPU tests check that they do).
-import type { AttentionOptions } from './backend.ts';
-import * as ops from './ops.ts';
-import { shapeStr } from './shape.ts';
-import type { Tensor } from './tensor.ts';
+// Scaled dot-product attention (causal, masks, grouped-query).
+//
+// A backend may fuse this op into one kernel (Backend.fused); the composite below is the
+// definition every fused kernel must match, and the fallback where a backend has none.
+import type { AttentionOptions } from '../backend.ts';
+import * as ops from '../ops.ts';
+import { shapeStr } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
 
 /**
  * Scaled dot-product attention with grouped-query support.
@@ -50,41 +51,4 @@ export function repeatKv(x: Tensor, n: number): Tensor {
   if (n === 1) return x;
   const [B, Hkv, T, D] = x.shape as [number, number, number, number];
   return x.unsqueeze(2).expand([B, Hkv, n, T, D]).reshape([B, Hkv * n, T, D]);
-}
-
-/**
- * KL(P ‖ Q) per row, where P = softmax(pLogits) and Q = softmax(qLogits) over the last axis:
- * Σ_v P (log P − log Q). Returns the leading shape (e.g. [B, T] for [B, T, V] logits).
- */
-export function klDivLogits(pLogits: Tensor, qLogits: Tensor): Tensor {
-  if (pLogits.ndim !== qLogits.ndim || pLogits.shape.some((d, i) => d !== qLogits.shape[i])) {
-    throw new Error(`klDivLogits: logits shapes differ: ${shapeStr(pLogits.shape)} vs ${shapeStr(qLogits.shape)}`);
-  }
-  return (pLogits.backend.fused?.klDivLogits ?? klDivLogitsComposite)(pLogits, qLogits);
-}
-
-/** KL(P ‖ Q) per row from primitives (definition and fallback of fused kernels). */
-export function klDivLogitsComposite(pLogits: Tensor, qLogits: Tensor): Tensor {
-  const logP = pLogits.logSoftmax(-1);
-  const logQ = qLogits.logSoftmax(-1);
-  return logP.exp().mul(logP.sub(logQ)).sum(-1);
-}
-
-/**
- * Residual-stream steering: h [B, T, D] + mask[b, t] · Σ_k coeffs[b, k] · vectors[b?, k, D].
- * vectors is [K, D] (shared) or [B, K, D] (per sequence); coeffs [B, K]; mask [B, T] of 0/1
- * choosing the positions steered (all, prompt only, generated only).
- */
-export function addSteering(h: Tensor, vectors: Tensor, coeffs: Tensor, mask: Tensor): Tensor {
-  const [B, T, D] = h.shape as [number, number, number];
-  const K = coeffs.shape[1];
-  const vOk = (vectors.ndim === 2 && vectors.shape[0] === K && vectors.shape[1] === D) ||
-    (vectors.ndim === 3 && vectors.shape[0] === B && vectors.shape[1] === K && vectors.shape[2] === D);
-  if (h.ndim !== 3 || coeffs.ndim !== 2 || coeffs.shape[0] !== B || !vOk || mask.shape[0] !== B || mask.shape[1] !== T) {
-    throw new Error(`addSteering: shapes h ${shapeStr(h.shape)}, vectors ${shapeStr(vectors.shape)}, coeffs ${shapeStr(coeffs.shape)}, mask ${shapeStr(mask.shape)} do not fit [B,T,D], [K,D]|[B,K,D], [B,K], [B,T]`);
-  }
-  const fused = h.backend.fused?.addSteering;
-  if (fused) return fused(h, vectors, coeffs, mask);
-  const delta = coeffs.unsqueeze(-1).mul(vectors).sum(-2); // [B, D]
-  return h.add(mask.cast(h.dtype).unsqueeze(-1).mul(delta.unsqueeze(1)));
 }
