@@ -11,7 +11,7 @@
  * they are held in module-level variables. Node will not exit while they are alive:
  * call `destroyDevice()` when done (tests: in `after()`).
  */
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import { env } from '@kts/tensor/host';
 import { type Backend, NO_ADAPTER_HINT, findAdapter } from '#gpu';
 
