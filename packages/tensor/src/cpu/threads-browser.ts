@@ -4,7 +4,7 @@
  * calling thread. Same exports as ./threads.ts (selected by the "browser" condition of
  * @kts/tensor's "#cpu-threads" import).
  */
-import type { FloatArray } from './matmul.ts';
+import type * as Node from './threads.ts';
 
 export const SHARED_MIN = 1 << 16;
 export const PARALLEL_MIN = 1 << 16;
@@ -31,11 +31,4 @@ export function allocFloat(dtype: 'float32' | 'float64', n: number): Float32Arra
 export const allocShared = allocFloat;
 
 /** Never parallel here: the caller runs the product itself. */
-export function matmulParallel(
-  _A: FloatArray, _ars: number, _acs: number,
-  _B: FloatArray, _brs: number, _bcs: number,
-  _C: FloatArray, _items: readonly (readonly [number, number, number])[],
-  _M: number, _N: number, _K: number,
-): boolean {
-  return false;
-}
+export const matmulParallel: typeof Node.matmulParallel = () => false;
