@@ -6,7 +6,7 @@
  * reference step on one thread and on every core.
  */
 import { cpuKernels, cpuThreads, Generator, setCpuKernels } from '@kts/tensor';
-import { SteeringVector, trainKTS, type SteerableModel } from '@kts/steer';
+import { SteeringVector, trainKTS } from '@kts/steer';
 import { releaseDevice } from '@kts/steer';
 import { BenchSuite, type SuiteContext } from '../lib.ts';
 import { benchDevices, stories15m, torchTimings } from '../stories15m.ts';
@@ -28,7 +28,7 @@ export default async function run(ctx: SuiteContext): Promise<void> {
   const runs = devices.flatMap((device) => (device === 'cpu' ? [...(wasm ? ['wasm' as const] : []), 'js' as const].map((k) => ({ device, k })) : [{ device, k: 'wasm' as const }]));
   for (const { device, k } of runs) {
     setCpuKernels(k);
-    const model = stories15m(device) as unknown as SteerableModel;
+    const model = stories15m(device);
     const { history } = await trainKTS(model, benign, [vector], { steps: 4, layers: [1, 2], batchSize: 8, prob: 1, device, rank: 8, maxTokens: 64 });
     const times = history.slice(1).map((h) => h.seconds * 1000).sort((a, b) => a - b); // first step warms up
     const med = times[times.length >> 1]!;

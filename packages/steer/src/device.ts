@@ -1,10 +1,10 @@
-// Backend selection. 'auto' takes WebGPU on a real GPU. On a software adapter (Mesa's llvmpipe,
-// SwiftShader, lavapipe: the GPU "is" the same CPU cores) it takes the CPU backend when that runs
-// on its WebAssembly SIMD kernels, which are faster there (on 2 cores, same runs: the KTS step 4.9x,
-// 128-token prefill 3.7x, decode 5.7x; bench/results/kts.md, llama.md); with only the TypeScript
-// loops (KTS_CPU_KERNELS=js, or no WebAssembly SIMD) llvmpipe's fused kernels win (KTS step 1.7x)
-// and WebGPU is kept. Without any adapter: the
-// CPU backend. The description says which ran and why.
+// Backend selection. 'auto' takes WebGPU on a real GPU (and a browser's adapter). On a software
+// adapter in Node (Mesa's llvmpipe, SwiftShader, lavapipe: the GPU "is" the same CPU cores) it
+// takes the CPU backend when that runs on its WebAssembly SIMD kernels, which are faster there (on
+// 2 cores, same runs: the KTS step 4-5x, 128-token prefill 2.6-3.7x, decode 3-6x;
+// bench/results/kts.md, llama.md); with only the TypeScript loops (KTS_CPU_KERNELS=js, or no
+// WebAssembly SIMD) llvmpipe's fused kernels win (KTS step 1.7x) and WebGPU is kept. Without any
+// adapter: the CPU backend. The description says which ran and why.
 import { cpuKernels, cpuThreads } from '@kts/tensor';
 
 export interface DeviceChoice {
@@ -12,15 +12,9 @@ export interface DeviceChoice {
   description: string;
 }
 
-interface WebGPUModule {
-  initWebGPU(): Promise<string>;
-  shutdownWebGPU?(): void;
-  adapterInfo?(): { isLlvmpipe?: boolean; device?: string; description?: string; vendor?: string; architecture?: string };
-}
+let webgpu: typeof import('@kts/webgpu') | null = null;
 
-let webgpu: WebGPUModule | null = null;
-
-/** "CPU backend (WebAssembly SIMD kernels, 2 threads)" or "(TypeScript loops: why)". */
+/** "CPU backend (WebAssembly SIMD …, 2 threads)" or "CPU backend (TypeScript loops: why)". */
 export function describeCpu(): string {
   const k = cpuKernels();
   const threads = cpuThreads();
@@ -30,24 +24,26 @@ export function describeCpu(): string {
 }
 
 /** Whether the WebGPU adapter is a CPU rasteriser rather than a GPU. */
-function isSoftwareAdapter(m: WebGPUModule, description: string): boolean {
-  const i = m.adapterInfo?.();
-  if (i?.isLlvmpipe) return true;
-  return /llvmpipe|swiftshader|lavapipe|software/i.test(`${description} ${i?.device ?? ''} ${i?.description ?? ''} ${i?.vendor ?? ''} ${i?.architecture ?? ''}`);
+function isSoftwareAdapter(m: typeof import('@kts/webgpu'), description: string): boolean {
+  const i = m.adapterInfo();
+  if (i.isLlvmpipe) return true;
+  return /llvmpipe|swiftshader|lavapipe|software/i.test(`${description} ${i.device} ${i.description} ${i.vendor} ${i.architecture}`);
 }
 
 export async function selectDevice(want: 'auto' | 'cpu' | 'webgpu' = 'auto'): Promise<DeviceChoice> {
   if (want === 'cpu') return { device: 'cpu', description: describeCpu() };
   let description: string;
+  let m: typeof import('@kts/webgpu');
   try {
-    const specifier = '@kts/webgpu';
-    webgpu = (await import(specifier)) as WebGPUModule;
-    description = await webgpu.initWebGPU();
+    m = await import('@kts/webgpu'); // loaded only when asked for: Dawn is a native module
+    webgpu = m;
+    description = await m.initWebGPU();
   } catch (e) {
     if (want === 'webgpu') throw e;
     return { device: 'cpu', description: `${describeCpu()}; WebGPU unavailable: ${(e as Error).message.split('\n')[0]}` };
   }
-  if (want === 'auto' && cpuKernels().kernels === 'wasm' && isSoftwareAdapter(webgpu, description)) {
+  const inNode = typeof globalThis.process?.versions?.node === 'string';
+  if (want === 'auto' && inNode && cpuKernels().kernels === 'wasm' && isSoftwareAdapter(m, description)) {
     releaseDevice();
     return { device: 'cpu', description: `${describeCpu()}, chosen over WebGPU on ${description}: a software renderer on the same cores, slower than the CPU kernels` };
   }
@@ -56,5 +52,5 @@ export async function selectDevice(want: 'auto' | 'cpu' | 'webgpu' = 'auto'): Pr
 
 /** Releases the GPU device so Node can exit. */
 export function releaseDevice(): void {
-  webgpu?.shutdownWebGPU?.();
+  webgpu?.shutdownWebGPU();
 }

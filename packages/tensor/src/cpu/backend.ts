@@ -5,9 +5,9 @@ import type { Backend, BinaryOp, DType, ReduceOp, Storage, TypedArray, UnaryOp, 
 import { contiguousStrides, isContiguous, numel, shapeStr, type Shape } from '../shape.ts';
 import { assignStrided, elementwise, type StridedInput } from './elementwise.ts';
 import { matmulStrided } from './matmul.ts';
-import { allocFloat, allocOutput } from './alloc.ts';
+import { allocOutput } from './alloc.ts';
 import { CpuStorage } from './storage.ts';
-import { matmulParallel } from './threads.ts';
+import { allocFloat, matmulParallel } from '#cpu-threads';
 import { fusedOps } from './fused.ts';
 import { elementwiseWasm, type ElementwiseOp } from './wasm/elementwise.ts';
 import { matmulWasm } from './wasm/matmul.ts';

@@ -66,10 +66,10 @@ export function instantiate(name: string, mod: WebAssembly.Module, memory: WebAs
   return out;
 }
 
-function bytesOf(name: string, relaxed: boolean): Uint8Array {
+function bytesOf(name: string, relaxed: boolean): Uint8Array<ArrayBuffer> {
   const b = (relaxed ? kernelBytes[name] : kernelBytes[`${name}-plain`] ?? kernelBytes[name]);
   if (!b) throw new Error(`@kts/kernels has no module '${name}' (run npm run build)`);
-  return b;
+  return new Uint8Array(b); // an ArrayBuffer-backed copy (a few KiB), as WebAssembly.Module wants
 }
 
 function init(): WasmRuntime | null {
