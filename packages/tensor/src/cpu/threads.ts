@@ -24,6 +24,7 @@
 import { matmulStrided, type FloatArray } from './matmul.ts';
 import { allocShared, hasSharedMemory, SHARED_MIN } from './alloc.ts';
 import { instantiate, loadedRuntime, type KernelModule } from './wasm/runtime.ts';
+import { runCalls, WORK, type WasmCall } from './wasm/calls.ts';
 
 export { allocFloat, allocShared, SHARED_MIN } from './alloc.ts';
 
@@ -226,16 +227,7 @@ function handOff(jobs: (object | null)[], local: () => void): boolean {
   return Atomics.load(ctrl, FAILED) === 0;
 }
 
-/** One kernel call: module name, function name, numeric arguments (addresses, sizes, scalars). */
-export type WasmCall = [module: string, fn: string, args: number[]];
-
-/** An argument that stands for the executing thread's own scratch (threadWork in wasm/launch.ts). */
-export const WORK = -2;
-
-/** Runs a piece's kernel calls with this thread's instances; WORK arguments become `work`. */
-export function runCalls(k: Readonly<Record<string, KernelModule>>, calls: readonly WasmCall[], work = WORK): void {
-  for (const [m, f, args] of calls) k[m]![f]!(...args.map((a) => (a === WORK ? work : a)));
-}
+export { runCalls, WORK, type WasmCall } from './wasm/calls.ts';
 
 /**
  * Claims pieces of a kernel job until none is left (the calling thread and every worker do this

@@ -5,7 +5,7 @@
 import type { Tensor } from '../../tensor.ts';
 import { allocOutput } from '../alloc.ts';
 import type { CpuStorage } from '../storage.ts';
-import { runOnThreads, WORK } from '../threads.ts';
+import { runOnThreads, WORK } from '#cpu-threads';
 import { piecesFor, split, threadsFor, threadWork, threadWorkBytes } from './launch.ts';
 import { place, whole, type Operand, type Placed } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';

@@ -13,7 +13,7 @@
 import type { BinaryOp, UnaryOp } from '../../backend.ts';
 import { collapseDims, numel } from '../../shape.ts';
 import { allocOutput } from '../alloc.ts';
-import { runOnThreads, type WasmCall } from '../threads.ts';
+import { runOnThreads, type WasmCall } from '#cpu-threads';
 import { piecesFor, split, spread, threadsFor } from './launch.ts';
 import { place, type Operand } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';

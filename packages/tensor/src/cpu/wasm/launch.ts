@@ -1,7 +1,7 @@
 // Helpers the kernel launchers share: how many threads a call gets, and how its work is cut.
 // Work is cut into pieces whose results do not depend on the cut (rows, columns, elements of an
 // elementwise op), so any thread count gives the same bits.
-import { cpuThreads, runOnThreads, type WasmCall } from '../threads.ts';
+import { cpuThreads, runOnThreads, type WasmCall } from '#cpu-threads';
 import { place, whole } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';
 

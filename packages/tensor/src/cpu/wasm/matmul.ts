@@ -10,7 +10,7 @@
  * or 4 outputs for GEMV). Products below PARALLEL_MIN multiply-adds stay on the calling thread. The reference is
  * the TypeScript matmulStrided (../matmul.ts); tests compare them (test/tensor/cpu-wasm-matmul.test.ts).
  */
-import { cpuThreads, runOnThreads, WORK, type WasmCall } from '../threads.ts';
+import { cpuThreads, runOnThreads, WORK, type WasmCall } from '#cpu-threads';
 import { PIECES, split, threadWork } from './launch.ts';
 import { place, type Operand } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';

@@ -7,7 +7,7 @@ import type { ReduceOp, View } from '../../backend.ts';
 import { collapseDims, numel } from '../../shape.ts';
 import { allocOutput } from '../alloc.ts';
 import type { CpuStorage } from '../storage.ts';
-import { runOnThreads } from '../threads.ts';
+import { runOnThreads } from '#cpu-threads';
 import { piecesFor, split, threadsFor } from './launch.ts';
 import { place } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';

@@ -5,7 +5,7 @@
 import type { Tensor } from '../../tensor.ts';
 import { allocOutput } from '../alloc.ts';
 import type { CpuStorage } from '../storage.ts';
-import { runOnThreads } from '../threads.ts';
+import { runOnThreads } from '#cpu-threads';
 import { piecesFor, split, threadsFor } from './launch.ts';
 import { place, whole, type Operand } from './operands.ts';
 import type { WasmRuntime } from './runtime.ts';
