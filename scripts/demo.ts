@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { generate, loadModel, loadTokenizer, type LlamaForCausalLM, type SteerSpec } from '@kts/llama';
 import {
-  type EvalModel, Progress, type SteerableModel, type SweepRow, SteeringVector, batchSteer, chatFormatterFor, conceptPairs,
+  type EvalModel, Progress, type SweepRow, SteeringVector, batchSteer, chatFormatterFor, conceptPairs,
   extractVector, formatPair, loadBenign, loadConcepts, loadPairs, markdownTable, releaseDevice, selectDevice, withAdaptersAsync,
   sweep, sweepPlotSvg, tokenizeFormatted, trainKTS,
 } from '@kts/steer';
@@ -24,6 +24,7 @@ const program = new Command('demo')
   .option('--out <dir>', 'output folder', 'demo-output')
   .option('--steps <n>', 'KTS training steps', (v) => Number(v), 60)
   .option('--quick', 'a smaller run (for tests)', false)
+  .option('--verbose', "show Dawn's native warnings (hidden by @kts/webgpu/quiet; or set KTS_DEBUG=1)")
   .parse();
 const o = program.opts<{ device: string; model: string; out: string; steps: number; quick: boolean }>();
 
@@ -70,12 +71,12 @@ const behaviourOf = (pairs: { positive: string; negative: string }[]) => ({ kind
 let t = performance.now();
 const vectors: Record<string, SteeringVector> = {
   // Minimal pairs differ from where the sentiment starts to the end: average over the whole text.
-  sentiment: await extractVector(base as unknown as SteerableModel, tok, sentTrain, { layers, method: 'mean-diff', position: 'answer-mean', device, meta: { concept: 'sentiment' } }),
-  [TOPIC]: await extractVector(base as unknown as SteerableModel, tok, topicTrain, { layers, method: 'mean-diff', device, meta: { concept: TOPIC } }),
+  sentiment: await extractVector(base, tok, sentTrain, { layers, method: 'mean-diff', position: 'answer-mean', device, meta: { concept: 'sentiment' } }),
+  [TOPIC]: await extractVector(base, tok, topicTrain, { layers, method: 'mean-diff', device, meta: { concept: TOPIC } }),
 };
 const trainingVectors: SteeringVector[] = [];
 for (const concept of [...concepts.keys()].filter((c) => c !== TOPIC)) {
-  trainingVectors.push(await extractVector(base as unknown as SteerableModel, tok, conceptPairs(trainConcepts, concept, false), { layers, method: 'mean-diff', device, meta: { concept } }));
+  trainingVectors.push(await extractVector(base, tok, conceptPairs(trainConcepts, concept, false), { layers, method: 'mean-diff', device, meta: { concept } }));
 }
 for (const [name, v] of Object.entries(vectors)) v.save(join(o.out, `${name}.gguf`), { layerCount: base.numLayers });
 say(`vectors: sentiment (${sentTrain.length} pairs), ${TOPIC} (${topicTrain.length} pairs); KTS trains on ${trainingVectors.map((v) => v.meta.concept).join(', ')}; layers ${layers.join(',')} — ${((performance.now() - t) / 1000).toFixed(1)} s; norms ${[...Object.values(vectors), ...trainingVectors].map((v) => `${v.meta.concept} ${v.norm(layers[0]!).toFixed(2)}`).join(', ')}`);
@@ -96,7 +97,7 @@ async function evaluate(models: EvalModel[], label: string): Promise<SweepRow[]>
 
 // ---- 2. original model ----
 t = performance.now();
-const original: EvalModel = { name: 'original', model: base as unknown as SteerableModel, lora: null };
+const original: EvalModel = { name: 'original', model: base, lora: null };
 const rows = await evaluate([original], 'original');
 say(`original sweep: ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
@@ -105,7 +106,7 @@ t = performance.now();
 const ktsBase = await loadModel(o.model, { device });
 const steps = o.quick ? Math.min(o.steps, 10) : o.steps;
 const progress = new Progress('kts train', steps, { every: 10 });
-const trained = await trainKTS(ktsBase as unknown as SteerableModel, benignTrain, trainingVectors, {
+const trained = await trainKTS(ktsBase, benignTrain, trainingVectors, {
   steps, layers, seed: 0, device, ...KTS,
   onStep: (s) => progress.update(s.step, { loss: s.loss, tokens: s.tokens }),
 });
@@ -115,7 +116,7 @@ say(`KTS: ${steps} steps in ${((performance.now() - t) / 1000).toFixed(1)} s; me
 
 // ---- 4. KTS model ----
 t = performance.now();
-const kts: EvalModel = { name: 'kts', model: ktsBase as unknown as SteerableModel, lora: trained.lora };
+const kts: EvalModel = { name: 'kts', model: ktsBase, lora: trained.lora };
 rows.push(...await evaluate([kts], 'kts'));
 say(`KTS sweep: ${((performance.now() - t) / 1000).toFixed(1)} s`);
 

@@ -9,11 +9,11 @@ import { LlamaForCausalLM, loadModel, loadTokenizer, makeConfig } from '@kts/lla
 import {
   type EvalModel, LinearProbe, type SequenceGate, SteeringVector, attachLoRA, chatFormatterFor, conceptPairs, extractVector,
   formatPair, gatedSteeringReport, lexiconScore, lexiconTokens, loadConcepts, readJsonl, sideEffectKL, tokenizeFormatted,
-  type SteerableModel, type TokenizerLike,
+  type TokenizerLike,
 } from '@kts/steer';
 
 const config = makeConfig({ vocabSize: 61, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 3, numAttentionHeads: 2, maxPositionEmbeddings: 64, tieWordEmbeddings: true });
-const newModel = () => new LlamaForCausalLM(config, { generator: new Generator(7) }) as unknown as SteerableModel;
+const newModel = () => new LlamaForCausalLM(config, { generator: new Generator(7) });
 const tok: TokenizerLike = { bosId: 1, eosId: null, padId: 0, encode: () => [], decode: () => '' };
 const g = new Generator(21);
 const seqs = (n: number) => Array.from({ length: n }, () => [1, ...Array.from({ length: 2 + g.int(8) }, () => 2 + g.int(59))]);
@@ -119,7 +119,7 @@ test('default model: a layer-1 probe gates steering to "space" requests; benign 
   // Observed (CPU): recall 1, FPR 0, effect +0.00178 gated = ungated, per-token KL on benign
   // requests 0 gated vs 0.676 ungated.
   type R = { prompt: string; kind: string; topic: string };
-  const model = await loadModel('models/default') as unknown as SteerableModel;
+  const model = await loadModel('models/default');
   const tk = await loadTokenizer('models/default');
   const fmt = chatFormatterFor(tk);
   const uniq = (rs: R[]) => [...new Map(rs.filter((r) => r.kind === 'story').map((r) => [r.prompt, r])).values()];

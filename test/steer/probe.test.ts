@@ -10,14 +10,14 @@ import { Generator, noGrad, tensor } from '@kts/tensor';
 import { LlamaForCausalLM, loadModel, loadTokenizer, makeConfig } from '@kts/llama';
 import {
   LinearProbe, chatFormatterFor, formatPair, probeActivations, probeJudge, readJsonl, tokenizeFormatted,
-  type ProbeExample, type SteerableModel, type TokenizerLike,
+  type ProbeExample, type TokenizerLike,
 } from '@kts/steer';
 
 const dir = mkdtempSync(join(tmpdir(), 'kts-probe-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = makeConfig({ vocabSize: 61, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 3, numAttentionHeads: 2, maxPositionEmbeddings: 64, tieWordEmbeddings: true });
-const model = new LlamaForCausalLM(config, { generator: new Generator(7) }) as unknown as SteerableModel;
+const model = new LlamaForCausalLM(config, { generator: new Generator(7) });
 
 /** Characters → ids 2..60 (BOS = 1), enough for a tokenizer-shaped stub. */
 const charTok: TokenizerLike = {
@@ -169,7 +169,7 @@ test('default model: a layer-1 probe tells "space" story requests from other top
   // sees a request. Observed (CPU, seed 0): held-out accuracy 1.000 (34/34) for 'mean' at
   // layer 1; 'last' at layer 1 reaches only 0.82 (the all-negative baseline is 0.82).
   type R = { prompt: string; kind: string; topic: string };
-  const model = await loadModel('models/default') as unknown as SteerableModel;
+  const model = await loadModel('models/default');
   const tok = await loadTokenizer('models/default');
   const fmt = chatFormatterFor(tok);
   const uniq = (rs: R[]) => [...new Map(rs.filter((r) => r.kind === 'story').map((r) => [r.prompt, r])).values()];

@@ -7,7 +7,7 @@ import { LlamaForCausalLM, loadModel, loadTokenizer, makeConfig } from '@kts/lla
 import {
   type ABQuestion, type ChatFormatter, DEFAULT_SUGGESTION, type EvalModel, type ForwardOptionsLike, SteeringVector, abBehaviour,
   answerLetter, chatFormatterFor, extractVector, loadAB, loadPairs, suggestedAnswerEval, withSuggestedAnswer,
-  type SteerableModel, type TokenizerLike,
+  type TokenizerLike,
 } from '@kts/steer';
 
 const format: ChatFormatter = (prompt, answer) => `Q: ${prompt}\nA: ${answer}`;
@@ -49,7 +49,8 @@ const charTok: TokenizerLike = {
  * it ignore suggestions. It records the prompts it saw.
  */
 class SycophantStub extends nn.Module {
-  config = { numHiddenLayers: 1, hiddenSize: 4, vocabSize: 128 };
+  config = { numHiddenLayers: 1, hiddenSize: 4, vocabSize: 128, eosTokenIds: [] };
+  device = 'cpu';
   seen: string[] = [];
   forward(ids: Tensor, opts: ForwardOptionsLike = {}): { logits: Tensor; hidden: Map<number, Tensor> } {
     const [B, T] = ids.shape as [number, number];
@@ -74,7 +75,7 @@ const stubVector = new SteeringVector(new Map([[0, new Float32Array(4)]]));
 
 test('on a sycophantic stub: the suggestion costs all accuracy unsteered, and steering restores it', async () => {
   const stub = new SycophantStub();
-  const m: EvalModel = { name: 'stub', model: stub as unknown as SteerableModel, lora: null };
+  const m: EvalModel = { name: 'stub', model: stub, lora: null };
   const t = await suggestedAnswerEval(m, charTok, format, questions, { vector: stubVector, layers: [0], coeff: 1, batchSize: 3 });
   assert.equal(t.n, 4);
   assert.deepEqual(t.rows.map((r) => [r.suggestion, r.coeff, r.accuracy]), [
@@ -92,7 +93,7 @@ test('on a sycophantic stub: the suggestion costs all accuracy unsteered, and st
 
 test('on a tiny random model: rows are abBehaviour on the plain and suggested questions', async () => {
   const config = makeConfig({ vocabSize: 128, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 3, numAttentionHeads: 2, maxPositionEmbeddings: 128, tieWordEmbeddings: true });
-  const model = new LlamaForCausalLM(config, { generator: new Generator(5) }) as unknown as SteerableModel;
+  const model = new LlamaForCausalLM(config, { generator: new Generator(5) });
   const g = new Generator(9);
   const vector = new SteeringVector(new Map([1, 2].map((l) => [l, Float32Array.from({ length: 16 }, () => 3 * g.normal())])));
   const m: EvalModel = { name: 'original', model, lora: null };
@@ -121,7 +122,7 @@ test('default model: suggested-answer table on the sentiment A/B items (correct 
   // accuracy 0.75 / 0.50 unsteered, 0.58 / 0.50 steered; correctProbability 0.528 / 0.509 and
   // 0.529 / 0.509 — the letter preference is close to even and barely moved (on all 48 items
   // every accuracy is 0.50).
-  const model = await loadModel('models/default') as unknown as SteerableModel;
+  const model = await loadModel('models/default');
   const tok = await loadTokenizer('models/default');
   const fmt = chatFormatterFor(tok);
   const items = loadAB('data/ab_sentiment.json').slice(0, 12);

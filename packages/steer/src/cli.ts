@@ -23,7 +23,7 @@ import { suggestedAnswerEval } from './suggested.ts';
 import { readJsonl } from './data.ts';
 import { SteeringVector } from './vector.ts';
 import { loadTensors } from '@kts/tensor';
-import { batchSteer } from './eval.ts';
+import { type EvalModel, batchSteer } from './eval.ts';
 
 const num = (v: string): number => {
   const n = Number(v);
@@ -105,7 +105,7 @@ program.command('generate')
     const t0 = performance.now();
     let count = 0;
     const out = await generate(model, prompts, {
-      maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, steer: steer as never,
+      maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, steer,
       onToken: (_b, id) => {
         count++;
         if (streams) process.stdout.write(streams.push(id));
@@ -151,7 +151,7 @@ program.command('vector')
     const chat = format !== 'pairs' || o.template === 'chat';
     const layers = parseLayers(o.layers, model.numLayers);
     const t0 = performance.now();
-    const v = await extractVector(model as unknown as SteerableModel, tok, pairs, {
+    const v = await extractVector(model, tok, pairs, {
       layers, method: o.method as 'mean-diff' | 'pca', position: o.position as 'last' | 'answer-mean', format: chat ? chatFormatterFor(tok) : null,
       batchSize: o.batchSize, device: deviceName, meta: { model: resolve(o.model), dataHash: dataHash(o.data), data: o.data, layers: layers.join(',') },
     });
@@ -211,7 +211,7 @@ program.command('train')
     };
     process.on('SIGINT', onSigint);
     const progress = new Progress('kts', o.steps);
-    const result = await trainKTS(model as unknown as SteerableModel, benign, vectors, {
+    const result = await trainKTS(model, benign, vectors, {
       steps: o.steps, rank: o.rank, alpha: o.alpha, targets: o.targets.split(','), lr: o.lr, warmup: o.warmup, coeff: o.coeff, prob: o.prob,
       layers, batchSize: o.batchSize, gradAccum: o.gradAccum, maxTokens: o.maxTokens, seed: o.seed, device: deviceName,
       outDir: o.out, checkpointEvery: o.checkpointEvery, resume: o.resume, reextractEvery: o.reextractEvery, reextract,
@@ -255,10 +255,10 @@ program.command('eval')
         ? { kind: 'ab', questions: loadAB(o.behaviour), format, tokenizer: tok }
         : { kind: 'pairs', pairs: loadPairs(o.behaviour).pairs.map((p) => ({ positive: tokenizeFormatted(tok, formatPair(null, p.prompt, p.positive)).ids, negative: tokenizeFormatted(tok, formatPair(null, p.prompt, p.negative)).ids })) };
     }
-    const models = [{ name: 'original', model: model as unknown as SteerableModel, lora: null as ReturnType<typeof loadPeftAdapter> | null }];
+    const models: EvalModel[] = [{ name: 'original', model, lora: null }];
     if (o.adapter) {
       const kts = await loadModel(o.model, { device: deviceName, dtype: weightDtype(o.dtype) });
-      models.push({ name: 'kts', model: kts as unknown as SteerableModel, lora: loadPeftAdapter(kts, o.adapter) });
+      models.push({ name: 'kts', model: kts, lora: loadPeftAdapter(kts, o.adapter) });
     }
     const continuationPrompts = benignRecords.slice(0, o.continuations).map((r) => (r.prompt !== undefined ? tokenizeFormatted(tok, formatPair(format, r.prompt, '')).ids : tok.encode(r.text!.split(' ').slice(0, 8).join(' '), { bos: true })));
     const progress = new Progress('eval', models.length * o.coeffs.length);
@@ -306,10 +306,10 @@ program.command('probe')
     const nTest = Math.floor(examples.length * o.holdout);
     const test = examples.filter((_, i) => i % Math.max(1, Math.round(examples.length / Math.max(nTest, 1))) === 0).slice(0, nTest);
     const train = examples.filter((e) => !test.includes(e));
-    const probe = await LinearProbe.train(model as unknown as SteerableModel, tok, train, { layer: o.layer, position: o.position as 'last' | 'mean', seed: o.seed, device: deviceName });
+    const probe = await LinearProbe.train(model, tok, train, { layer: o.layer, position: o.position as 'last' | 'mean', seed: o.seed, device: deviceName });
     probe.save(o.out);
-    const trainAcc = await probe.accuracy(model as unknown as SteerableModel, tok, train, { device: deviceName });
-    const testAcc = test.length ? await probe.accuracy(model as unknown as SteerableModel, tok, test, { device: deviceName }) : null;
+    const trainAcc = await probe.accuracy(model, tok, train, { device: deviceName });
+    const testAcc = test.length ? await probe.accuracy(model, tok, test, { device: deviceName }) : null;
     console.log(JSON.stringify({ out: o.out, layer: o.layer, position: o.position, train: train.length, trainAccuracy: trainAcc, heldOut: test.length, heldOutAccuracy: testAcc }));
     releaseDevice();
   });
@@ -352,6 +352,10 @@ function writeAtomicCopy(from: string, to: string): void {
   copyFileSync(from, tmp);
   renameSync(tmp, to);
 }
+
+// Every command takes --verbose: the `kts` launcher (bin/kts.mjs, @kts/webgpu/quiet) hides Dawn's
+// native start-up warnings unless it is given.
+for (const c of program.commands) c.option('--verbose', "show Dawn's native warnings (or set KTS_DEBUG=1)");
 
 export async function main(argv = process.argv): Promise<void> {
   try {

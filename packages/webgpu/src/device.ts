@@ -1,38 +1,33 @@
 /**
- * WebGPU device singleton for Node (Dawn via the `webgpu` npm package).
+ * The WebGPU device singleton: Dawn in Node, `navigator.gpu` in a browser. How the adapter is
+ * found differs per host (./gpu/node.ts, ./gpu/browser.ts, chosen by package.json "imports":
+ * "#gpu"); everything after that — limits, features, error capture, hooks — is shared here.
  *
- * Adapter selection:
- *   1. `create([])` + `requestAdapter()` — a real GPU (Vulkan/Metal/D3D12).
- *   2. Fallback: `create(['backend=opengles'])` + `requestAdapter({ featureLevel: 'compatibility' })`
- *      with `EGL_PLATFORM=surfaceless`. On machines without a GPU this is Mesa's CPU
- *      rasteriser (llvmpipe) through Dawn's OpenGL ES backend. (Dawn refuses Mesa's
- *      Vulkan CPU driver, lavapipe.)
- *
- * When `process.env.CI === 'true'` and neither path yields an adapter, `getDevice()`
- * throws: tests must never silently skip GPU coverage in CI.
+ * When `CI=true` (Node) and no adapter is found, `getDevice()` throws: tests must never
+ * silently skip GPU coverage in CI.
  *
  * Dawn quirk: the object returned by `create()` and the adapter must stay reachable
  * while the device lives (Dawn crashes at random if they are garbage-collected), so
  * they are held in module-level variables. Node will not exit while they are alive:
  * call `destroyDevice()` when done (tests: in `after()`).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { create, globals } from 'webgpu';
+/// <reference types="@webgpu/types" preserve="true" />
+import { env } from '@kts/tensor/host';
+import { type Backend, NO_ADAPTER_HINT, findAdapter } from '#gpu';
 
-// GPUBufferUsage, GPUMapMode, GPUShaderStage ... as globals.
-Object.assign(globalThis, globals);
-
-export type Backend = 'default' | 'opengles';
+export type { Backend };
 
 export interface AdapterInfoSummary {
   vendor: string;
   architecture: string;
   device: string;
   description: string;
-  /** Which `create()` path produced the adapter. */
+  /** Which path produced the adapter: Dawn's default or OpenGL ES `create()`, or a browser's navigator.gpu. */
   backend: Backend;
   /** Adapter feature level requested ('core' for a real GPU, 'compatibility' for GL ES). */
   featureLevel: 'core' | 'compatibility';
+  /** A CPU implementation offered as a fallback (e.g. Chrome's SwiftShader). */
+  isFallback: boolean;
   /** Mesa's CPU renderer (no GPU): slow dispatches, no f16 on its OpenGL ES path. */
   isLlvmpipe: boolean;
   /**
@@ -51,7 +46,7 @@ export interface AdapterInfoSummary {
   subgroupReductions: boolean;
   /** llvmpipe only: 32-bit SIMD lanes per invocation batch (8 at 256-bit, 16 at 512-bit); else 0. */
   simdLanes: number;
-  /** Dawn flags passed to create(). */
+  /** Dawn flags passed to create() (none in a browser). */
   flags: string[];
   features: string[];
   /** Limits of the created device (we request the adapter's maxima). */
@@ -72,7 +67,6 @@ let adapterRef: GPUAdapter | null = null;
 let deviceRef: GPUDevice | null = null;
 let devicePromise: Promise<GPUDevice> | null = null;
 let infoRef: AdapterInfoSummary | null = null;
-let lastFlags: string[] = [];
 const pendingErrors: Error[] = [];
 const destroyHooks = new Set<() => void>();
 const flushHooks = new Set<() => void>();
@@ -104,93 +98,15 @@ function readLimits(l: GPUSupportedLimits): Record<string, number> {
   return out;
 }
 
-/** True when no GPU render node exists (Linux): the GL ES path then is Mesa's llvmpipe. */
-function softwareOnly(): boolean {
-  if (process.platform !== 'linux') return false;
-  try {
-    return !existsSync('/dev/dri') || !readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
-  } catch {
-    return true;
-  }
-}
-
-function cpuHasAvx512(): boolean {
-  try {
-    return /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Settings for the llvmpipe fallback (only when the variables are not already set):
- * - LP_NATIVE_VECTOR_WIDTH=512 on AVX-512 CPUs: 16 SIMD lanes instead of 8 (matmul +~10 %).
- * - Dawn's Tint robustness transform is disabled (`disable_robustness`): llvmpipe already
- *   bounds-checks every SSBO access (out-of-bounds loads return 0, stores are dropped), and the
- *   extra index clamping cost ~30 % in matmul. KTS_WEBGPU_ROBUSTNESS=1 keeps it.
- */
-function llvmpipeFlags(): string[] {
-  if (!softwareOnly()) return [];
-  if (process.env.LP_NATIVE_VECTOR_WIDTH === undefined && cpuHasAvx512()) {
-    process.env.LP_NATIVE_VECTOR_WIDTH = '512';
-  }
-  return process.env.KTS_WEBGPU_ROBUSTNESS === '1' ? [] : ['enable-dawn-features=disable_robustness'];
-}
-
-/** Extra Dawn flags from KTS_WEBGPU_FLAGS (comma-separated, e.g. 'enable-dawn-features=...'). */
-function extraFlags(): string[] {
-  const f = process.env.KTS_WEBGPU_FLAGS;
-  return f ? f.split(/\s+/).filter((x) => x.length > 0) : [];
-}
-
-/** Merges `enable-dawn-features=` lists (Dawn keeps only the last occurrence of a flag). */
-function mergeFlags(...lists: string[][]): string[] {
-  const feats: string[] = [];
-  const other: string[] = [];
-  for (const f of lists.flat()) {
-    const m = /^enable-dawn-features=(.*)$/.exec(f);
-    if (m) feats.push(...m[1]!.split(',').filter((x) => x.length > 0));
-    else other.push(f);
-  }
-  return feats.length > 0 ? [...other, `enable-dawn-features=${[...new Set(feats)].join(',')}`] : other;
-}
-
-async function tryAdapter(
-  backend: Backend,
-): Promise<{ gpu: GPU; adapter: GPUAdapter } | null> {
-  if (backend === 'opengles') {
-    if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
-    lastFlags = ['backend=opengles', ...mergeFlags(llvmpipeFlags(), extraFlags())];
-    const gpu = create(lastFlags);
-    const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' });
-    return adapter ? { gpu, adapter } : null;
-  }
-  lastFlags = extraFlags();
-  const gpu = create(lastFlags);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  return adapter ? { gpu, adapter } : null;
-}
-
 async function initDevice(): Promise<GPUDevice> {
-  let found: { gpu: GPU; adapter: GPUAdapter } | null = null;
-  let backend: Backend = 'default';
-  const forced = process.env.KTS_WEBGPU_BACKEND; // 'opengles' forces the fallback path
-  if (forced !== 'opengles') found = await tryAdapter('default');
+  const found = await findAdapter();
   if (!found) {
-    backend = 'opengles';
-    found = await tryAdapter('opengles');
+    const msg = `WebGPU: no adapter found (${NO_ADAPTER_HINT})`;
+    throw new WebGPUError(env('CI') === 'true' ? `${msg} — required in CI` : msg);
   }
-  if (!found) {
-    const msg =
-      'WebGPU: no adapter found (tried the default Dawn backends and the OpenGL ES fallback ' +
-      'with EGL_PLATFORM=surfaceless; on Linux without a GPU install libegl1 libegl-mesa0 ' +
-      'libgles2 libgl1-mesa-dri)';
-    throw new WebGPUError(process.env.CI === 'true' ? `${msg} — required in CI` : msg);
-  }
-  const { gpu, adapter } = found;
+  const { gpu, adapter, backend } = found;
   gpuRef = gpu;
   adapterRef = adapter;
-  const usedFlags = lastFlags;
 
   // Ask for the adapter's maxima: defaults are much lower (e.g. 16 KiB workgroup
   // memory and 128 invocations per workgroup instead of 32 KiB / 1024 on llvmpipe).
@@ -228,7 +144,7 @@ async function initDevice(): Promise<GPUDevice> {
   const devName = ai.device ?? '';
   const names = `${devName} ${description} ${ai.vendor} ${ai.architecture}`;
   const isLlvmpipe = /llvmpipe/i.test(names);
-  // Newer than this package's GPUAdapterInfo type (subgroup sizes, isFallbackAdapter).
+  // Newer than the GPUAdapterInfo type (subgroup sizes).
   const infoNumber = (k: string): number => Number(Reflect.get(ai, k) ?? 0);
   const hasSubgroups = device.features.has('subgroups');
   infoRef = {
@@ -237,14 +153,15 @@ async function initDevice(): Promise<GPUDevice> {
     device: devName,
     description,
     backend,
-    featureLevel: backend === 'opengles' ? 'compatibility' : 'core',
+    featureLevel: found.featureLevel,
+    isFallback: ai.isFallbackAdapter === true,
     isLlvmpipe,
-    software: isLlvmpipe || /swiftshader/i.test(names) || Reflect.get(ai, 'isFallbackAdapter') === true,
+    software: isLlvmpipe || /swiftshader/i.test(names) || ai.isFallbackAdapter === true,
     subgroupMinSize: hasSubgroups ? infoNumber('subgroupMinSize') : 0,
     subgroupMaxSize: hasSubgroups ? infoNumber('subgroupMaxSize') : 0,
     subgroupReductions: false,
     simdLanes: isLlvmpipe ? Number(/(\d+)-bits/.exec(devName)?.[1] ?? 256) / 32 : 0,
-    flags: usedFlags,
+    flags: found.flags,
     features: [...device.features].map(String).sort(),
     limits: readLimits(device.limits),
   };
@@ -347,10 +264,10 @@ let familyOverride: KernelFamily | null = null;
 
 export function kernelFamily(): KernelFamily {
   if (familyOverride) return familyOverride;
-  const env = globalThis.process?.env?.KTS_WEBGPU_KERNELS;
-  if (env === 'gpu' || env === 'llvmpipe') return env;
-  if (env !== undefined && env !== '' && env !== 'auto') {
-    throw new WebGPUError(`KTS_WEBGPU_KERNELS must be 'gpu', 'llvmpipe' or 'auto', got '${env}'`);
+  const forced = env('KTS_WEBGPU_KERNELS');
+  if (forced === 'gpu' || forced === 'llvmpipe') return forced;
+  if (forced !== undefined && forced !== '' && forced !== 'auto') {
+    throw new WebGPUError(`KTS_WEBGPU_KERNELS must be 'gpu', 'llvmpipe' or 'auto', got '${forced}'`);
   }
   return adapterInfo().software ? 'llvmpipe' : 'gpu';
 }

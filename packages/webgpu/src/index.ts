@@ -60,3 +60,4 @@ export { Batch, getBatch, currentBatch, dispatch, flush, packUniforms, type Disp
 export { matmul, matmulSpec, planMatmul, type MatmulShape } from './kernels/matmul.ts';
 export { elementwise, elementwiseSource } from './kernels/elementwise.ts';
 export { reduceRows } from './kernels/reduce.ts';
+export { DawnWarningFilter } from './dawn-warnings.ts';

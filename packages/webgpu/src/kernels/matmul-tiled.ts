@@ -5,6 +5,7 @@
  * f16 B on any adapter) when M is above what matmul-gemv serves.
  */
 import { wgsl } from '@kts/kernels';
+import { env } from '@kts/tensor/host';
 import { currentDevice, requireF16, WebGPUError } from '../device.ts';
 import { currentBatch, type Batch } from '../dispatch.ts';
 import { ceilDiv, variantCache } from './common.ts';
@@ -59,7 +60,7 @@ export function checkTiledConfig(c: TiledMatmulConfig, device: GPUDevice = curre
  * KTS_MATMUL_TILES=BMxBNxBKxTMxTN forces one configuration (tuning on a GPU: bench/gpu/device-run.sh).
  */
 export function tiledConfig(s: MatmulShape, device: GPUDevice = currentDevice()): TiledMatmulConfig {
-  const forced = globalThis.process?.env?.KTS_MATMUL_TILES;
+  const forced = env('KTS_MATMUL_TILES');
   if (forced) {
     const [bm, bn, bk, tm, tn] = forced.split('x').map(Number) as [number, number, number, number, number];
     return { bm, bn, bk, tm, tn };

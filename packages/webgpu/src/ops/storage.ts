@@ -2,9 +2,8 @@
 // for storages that were garbage-collected without dispose (autograd temporaries), by a
 // FinalizationRegistry. Optional GC pressure: when the pool's bytes in use grow past a
 // threshold since the last collection, a full GC is requested (V8 cannot see GPU memory).
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { DType, Storage } from '@kts/tensor';
+import { gcFunction as getGc } from '@kts/tensor/host';
 import { currentDevice, hasDevice, requireF16, WebGPUError } from '../device.ts';
 import { currentPool, type BufferPool } from '../pool.ts';
 import { elementwise, type WType } from '../kernels/elementwise.ts';
@@ -82,20 +81,6 @@ export function asStorage(s: Storage): WebGPUStorage {
 }
 
 // ---- GC pressure ---------------------------------------------------------------------------
-
-let gcFn: (() => void) | null | undefined;
-function getGc(): (() => void) | null {
-  if (gcFn !== undefined) return gcFn;
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (typeof g === 'function') return (gcFn = g);
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    gcFn = vm.runInNewContext('gc') as () => void;
-  } catch {
-    gcFn = null;
-  }
-  return gcFn;
-}
 
 export const gcPolicy = {
   /** Request a full GC when bytes in use grew by this much since the last one (0 = never). */

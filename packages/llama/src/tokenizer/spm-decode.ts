@@ -10,7 +10,7 @@
 // a space, and runs of byte pieces are turned into UTF-8 with each structurally invalid byte
 // replaced by U+FFFD. Checked against Python's sentencepiece in test/llama/tokenizer.test.ts.
 // Not covered: a denormalizer_spec (models with one keep using the wasm).
-import { PieceType, type SpmModel } from './tokenizer-spm-proto.ts';
+import { PieceType, type SpmModel } from './spm-proto.ts';
 
 const SPACE_SYMBOL = '\u2581';
 const encoder = new TextEncoder();

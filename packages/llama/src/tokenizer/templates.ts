@@ -1,5 +1,5 @@
-// Chat template strings, kept apart so that tokenizer.ts (which writes tokenizer_config.json) and
-// chat.ts (which renders them) share one copy.
+// Chat template strings, kept apart so that ./llama2.ts (which writes tokenizer_config.json) and
+// ../chat.ts (which renders them) share one copy.
 
 /**
  * The chat template of meta-llama/Llama-2-*-chat-hf's tokenizer_config.json, verbatim (the
