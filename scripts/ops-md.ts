@@ -146,6 +146,8 @@ const FUSED: [op: string, stem: string, names: string[]][] = [
   ['addSteering', 'steering', ['addSteering']],
 ];
 
+const ROW_KERNELS = ['softmax', 'rmsnorm', 'kl', 'cross-entropy', 'steering'];
+
 const PRIMITIVES: Row[] = [
   row('unary: neg exp log sqrt rsqrt recip abs sign tanh sigmoid erf sin cos', 'elementwise', ['unary', 'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'tanh', 'sigmoid', 'sin', 'cos'], { cpu: cpuBackend('unary') }),
   row('binary: add sub mul div pow max min lt le gt ge eq', 'elementwise', ['binary', 'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq'], { cpu: cpuBackend('binary') }),
@@ -158,7 +160,8 @@ const PRIMITIVES: Row[] = [
 ];
 
 const FUSED_ROWS: Row[] = [
-  ...FUSED.map(([op, stem, names]) => row(op, stem, names)),
+  // The row kernels share the prelude kernels/rows.wgsl (lanes per row, group reductions).
+  ...FUSED.map(([op, stem, names]) => row(op, stem, names, ROW_KERNELS.includes(stem) ? { wgslStems: [stem, 'rows'] } : {})),
   row('AdamW step (optim.AdamW)', 'adamw', ['adamw'], { backward: '— (an optimiser update)' }),
 ];
 
