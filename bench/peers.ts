@@ -262,7 +262,7 @@ export interface OpSpec {
 
 export interface PeersOptions {
   /** The kts WebGPU adapter: gpu.js's webgpu mode is given the same Dawn backend and flags. */
-  webgpu?: { backend: 'default' | 'opengles'; flags: string[] };
+  webgpu?: { backend: string; flags: string[] };
   /** Peers this suite can run (default: all). */
   peers?: readonly PeerName[];
 }

@@ -4,33 +4,47 @@
 //   <name>.wgsl  →  wgsl['<name>']: string        (WGSL source text)
 //   <name>.wat   →  wasm['<name>']: Uint8Array    (WebAssembly, compiled with the npm `wabt`;
 //                                                  also written to dist/<name>.wasm)
+//   and, for a .wat that uses f32x4.relaxed_madd, wasm['<name>-plain']: the same kernel with
+//   each relaxed_madd(a, b, c) written as mul + add, for runtimes without relaxed SIMD (Node 20).
+// A line `;; @include <file>` in a .wat is replaced by kernels/<file> (shared SIMD code such as
+// vmath.inc.wat; *.inc.wat files are not modules). See wat.mjs.
 //
 // Run by `npm run build` and before `npm test` / `npm run typecheck` (the monorepo's dev loop).
 // Output is deterministic: files in name order, no timestamps.
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expandIncludes, plainVariant } from './wat.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, 'dist');
 const sources = (ext) => readdirSync(here).filter((f) => f.endsWith(ext)).sort().map((f) => [f.slice(0, -ext.length), f]);
 
-/** WAT → wasm bytes. wabt is a build-time tool (a root devDependency), loaded only when a .wat exists. */
+/**
+ * WAT → wasm bytes (threads: the CPU kernels share one WebAssembly.Memory between worker threads).
+ * wabt is a build-time tool (a root devDependency), loaded only when a .wat exists.
+ */
 async function compileWat(entries) {
   if (entries.length === 0) return [];
   const wabt = await (await import('wabt')).default();
-  return entries.map(([name, file]) => {
-    const text = readFileSync(join(here, file), 'utf8');
+  const features = { simd: true, relaxed_simd: true, threads: true };
+  const compile = (name, file, text) => {
     let mod;
     try {
-      mod = wabt.parseWat(file, text, { simd: true, relaxed_simd: true });
-      mod.validate();
+      mod = wabt.parseWat(file, text, features);
+      mod.validate(features);
     } catch (e) {
-      throw new Error(`kernels/${file}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`kernels/${file}${name.endsWith('-plain') ? ' (plain variant)' : ''}: ${e instanceof Error ? e.message : String(e)}`);
     }
     const { buffer } = mod.toBinary({ log: false, write_debug_names: true });
     mod.destroy();
     return [name, buffer];
+  };
+  return entries.flatMap(([name, file]) => {
+    const text = expandIncludes(readFileSync(join(here, file), 'utf8'), (f) => readFileSync(join(here, f), 'utf8'));
+    const out = [compile(name, file, text)];
+    if (text.includes('f32x4.relaxed_madd')) out.push(compile(`${name}-plain`, file, plainVariant(text)));
+    return out;
   });
 }
 
@@ -41,7 +55,7 @@ function writeAtomic(path, text) {
 }
 
 const wgsl = sources('.wgsl').map(([name, file]) => [name, readFileSync(join(here, file), 'utf8')]);
-const wasm = await compileWat(sources('.wat'));
+const wasm = await compileWat(sources('.wat').filter(([name]) => !name.endsWith('.inc')));
 
 mkdirSync(dist, { recursive: true });
 for (const [name, bytes] of wasm) writeAtomic(join(dist, `${name}.wasm`), bytes);

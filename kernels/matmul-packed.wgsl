@@ -1,12 +1,12 @@
-// matmul-packed.wgsl — f32 C = A·B or A·Bᵀ with A read through uniform-buffer windows
-// (the llvmpipe path of kernels/matmul.ts; real GPUs use matmul.wgsl).
+// matmul-packed.wgsl — f32 C = A·B or A·Bᵀ with A read through uniform-buffer windows (matmul
+// version 2: the llvmpipe path for large shapes; real GPUs use matmul-tiled.wgsl).
 //
 // Why: Mesa llvmpipe (22.3) turns every storage-buffer load into a per-lane scalar loop with a
 // bounds check and a branch per component, but a uniform-buffer load whose offset is the same in
 // all lanes becomes one scalar load and a broadcast. In matmul.wgsl all lanes of a workgroup load
 // the same A values (they differ only in columns), i.e. half of all loads are such uniform loads
-// done the slow way. Here A comes from a `var<uniform>` window instead: 1024³ goes from ~36 to
-// ~42-46 GFLOP/s in the same run (bench/results/matmul.md has the suite's numbers).
+// done the slow way. Here A comes from a `var<uniform>` window instead (numbers:
+// bench/results/llvmpipe-tuning.md and matmul.md).
 //
 // A uniform binding is at most 64 KiB, so A is first repacked (entry `pack_a`) into blocks of
 // 16 rows × KC columns (KC = min(K, 1024); row r of a block at r·KC, 64·KC bytes per block), one
@@ -84,7 +84,7 @@ fn main_packed_nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   let cBase = p.cOff / 4u;
   let col40 = wid.y * (TN4 * WG_X) + lid.x;
   // Later K chunks start from the partial sums already in C (read once, before the loop: a
-  // read-modify-write at the store made llvmpipe's code ~10× slower).
+  // read-modify-write at the store made llvmpipe's code much slower).
   var acc: array<vec4<f32>, 64>;  // TM * TN4
   if (p.accumulate != 0u) {
     for (var r = 0u; r < TM; r++) {
@@ -133,7 +133,7 @@ fn main_packed_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   let cBase = p.cOff / 4u;
   let col40 = wid.y * (TN4 * WG_X) + lid.x;
   // Later K chunks start from the partial sums already in C (read once, before the loop: a
-  // read-modify-write at the store made llvmpipe's code ~10× slower).
+  // read-modify-write at the store made llvmpipe's code much slower).
   var acc: array<vec4<f32>, 64>;  // TM * TN4
   if (p.accumulate != 0u) {
     for (var r = 0u; r < TM; r++) {

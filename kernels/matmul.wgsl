@@ -1,4 +1,4 @@
-// matmul.wgsl — batched f32 matrix multiply.
+// matmul.wgsl — batched f32 matrix multiply for CPU renderers (matmul version 1).
 //
 //   NN (TRANS_B = false):  C[b] = A[b] · B[b]      A: [M,K]  B: [K,N]  C: [M,N]
 //   NT (TRANS_B = true):   C[b] = A[b] · B[b]ᵀ     A: [M,K]  B: [N,K]  C: [M,N]
@@ -25,27 +25,14 @@
 // Limits: each binding ≤ maxStorageBufferBindingSize (128 MiB on llvmpipe); batch ≤ 65535;
 // ceil(M/16) ≤ 65535. No workgroup memory is used.
 //
-// Why this shape (Mesa llvmpipe 22.3, LLVM 15, AMD EPYC 2 cores, Dawn GL ES backend):
-// llvmpipe runs WG_X invocations as SIMD lanes (8 at 256-bit, 16 with
-// LP_NATIVE_VECTOR_WIDTH=512). FMAs are cheap (a no-load variant of this loop ran at
-// ~177 GFLOP/s), but every SSBO *and* workgroup-memory load is a per-lane scalar loop with
-// bounds checks (~35-40 cycles per vec4 load for 8 lanes), so the kernel is bound by the number
-// of load instructions per FMA: (1/TM + 1/TN) per k. 16×16 per lane is the sweet spot: 32×32
-// (1024 accumulators) takes 100-200 s to compile and spills (13.6 GFLOP/s).
-// Measured at 1024³ (best of 4-6 runs, disable_robustness on, machine otherwise idle):
-//   shared-memory tiles (A,B via workgroup memory), 8×8 threads, 16×16/thread, K 16:  12.7
-//     (same, 8×8/thread: 5.6) — workgroup loads cost as much as SSBO loads, plus barriers
-//   direct (no workgroup memory), 8 lanes, columns on wid.x:  8×8: 24-26, 4×16: 22.7,
-//     16×8: 13.7, 8×16: 16.2   (B strips evicted between consecutive workgroups)
-//   direct, rows on wid.x ("swap"), 8 lanes:  8×8: 27.6, 8×16: 31.8, 16×8: 29.9,
-//     16×16 (loops): 33-34, 16×16 fully unrolled by hand: 22-29, 16×32: 31.7, 32×16: 32.1,
-//     32×32: 13.6
-//   same as textures (rgba32float textureLoad) instead of SSBOs: 16×16: 20.8, 8×8: 18.5
-//   16 lanes with LP_NATIVE_VECTOR_WIDTH=512, 16×16:  36.1   <- this kernel
-//   A through 64 KiB uniform-buffer windows (uniform loads are scalar + broadcast): 42-46
-//     <- matmul-packed.wgsl, which kernels/matmul.ts uses on llvmpipe for large shapes
-//   Tint robustness clamping (Dawn default) costs ~30 % on top; device.ts disables it on
-//   the llvmpipe path (llvmpipe bounds-checks every SSBO access itself).
+// Why this shape (version 1; the measurements are in bench/results/llvmpipe-tuning.md): llvmpipe
+// runs WG_X invocations as SIMD lanes (8 at 256-bit, 16 with LP_NATIVE_VECTOR_WIDTH=512). FMAs are
+// cheap, but every storage *and* workgroup-memory load is a per-lane scalar loop with bounds
+// checks, so the kernel is bound by the number of load instructions per FMA: (1/TM + 1/TN) per k.
+// 16×16 per lane is the sweet spot (32×32 spills and takes minutes to compile); workgroup-memory
+// tiles were slower (workgroup loads cost as much as storage loads, plus barriers), and so were
+// textures. matmul-packed.wgsl (version 2) reads A through uniform windows for large shapes;
+// GPUs take matmul-tiled.wgsl / matmul-gemv.wgsl (versions 3, 4).
 
 struct Params {
   M: u32, N: u32, K: u32, batch1: u32,

@@ -7,6 +7,11 @@ weights, HF semantics (same math as llama_ref.py) plus a KV cache:
   * kts-step: one KTS training step (LoRA rank 8 on all 7 projections; steered forward with
     backward + reference forward without grad; KL loss) on a batch of 8 x 64 tokens.
 Prints one JSON object. Run with Debian's torch: /usr/bin/python3 reference/bench_llama.py
+
+--model smollm2-135m: a SmolLM2-135M-shaped model instead (dim 576, 30 layers, 9 heads over 3 kv
+heads, hidden 1536, vocab 49152, rope theta 1e5). --device cuda: on a CUDA GPU, f32 with TF32
+off, CUDA-synchronised timings (bench/gpu/device-run.sh: the peer of `npm run bench -- kts
+--model=smollm2-135m`).
 """
 import json
 import math
@@ -17,19 +22,33 @@ import time
 import torch
 import torch.nn.functional as F
 
+def arg(name, default):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
 torch.manual_seed(0)
-threads = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else torch.get_num_threads()
+threads = int(arg("--threads", torch.get_num_threads()))
 torch.set_num_threads(threads)
-D, L, H, I, V, Dh = 288, 6, 6, 768, 32000, 48
-g = torch.Generator().manual_seed(0)
+dev = torch.device(arg("--device", "cpu"))
+if dev.type == "cuda":
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+if arg("--model", "stories15m") == "smollm2-135m":
+    D, L, H, HKV, I, V, THETA = 576, 30, 9, 3, 1536, 49152, 100000.0
+else:
+    D, L, H, HKV, I, V, THETA = 288, 6, 6, 6, 768, 32000, 10000.0
+Dh = D // H
+if dev.type == "cuda":
+    torch.set_default_device(dev)  # torch ≥ 2.0 (the device machine's); Debian's 1.13 stays on the CPU
+g = torch.Generator(device=dev).manual_seed(0)
 W = {"emb": torch.randn(V, D, generator=g) * 0.02}
 for i in range(L):
-    for n, shape in [("q", (D, D)), ("k", (D, D)), ("v", (D, D)), ("o", (D, D)), ("gate", (I, D)), ("up", (I, D)), ("down", (D, I))]:
+    for n, shape in [("q", (D, D)), ("k", (HKV * Dh, D)), ("v", (HKV * Dh, D)), ("o", (D, D)), ("gate", (I, D)), ("up", (I, D)), ("down", (D, I))]:
         W[f"{i}.{n}"] = torch.randn(*shape, generator=g) * 0.02
     W[f"{i}.n1"] = torch.ones(D)
     W[f"{i}.n2"] = torch.ones(D)
 W["norm"] = torch.ones(D)
-inv_freq = 1.0 / (10000 ** (torch.arange(0, Dh, 2).float() / Dh))
+inv_freq = 1.0 / (THETA ** (torch.arange(0, Dh, 2).float() / Dh))
 
 
 def rms(x, w, eps=1e-5):
@@ -59,14 +78,16 @@ def forward(ids, cache, lora=None, steer=None, last_only=True):
     for i in range(L):
         x = rms(h, W[f"{i}.n1"])
         q = lin(x, f"{i}.q").view(B, T, H, Dh).transpose(1, 2)
-        k = lin(x, f"{i}.k").view(B, T, H, Dh).transpose(1, 2)
-        v = lin(x, f"{i}.v").view(B, T, H, Dh).transpose(1, 2)
+        k = lin(x, f"{i}.k").view(B, T, HKV, Dh).transpose(1, 2)
+        v = lin(x, f"{i}.v").view(B, T, HKV, Dh).transpose(1, 2)
         q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
         if cache is not None:
             if cache[i] is not None:
                 k = torch.cat([cache[i][0], k], 2)
                 v = torch.cat([cache[i][1], v], 2)
             cache[i] = (k, v)
+        if HKV != H:
+            k, v = k.repeat_interleave(H // HKV, 1), v.repeat_interleave(H // HKV, 1)
         s = q @ k.transpose(2, 3) / math.sqrt(Dh)
         if T > 1:
             s = s + torch.triu(torch.full((T, k.shape[2]), float("-inf")), diagonal=k.shape[2] - T + 1)
@@ -82,16 +103,22 @@ def forward(ids, cache, lora=None, steer=None, last_only=True):
     return h @ W["emb"].T
 
 
+def sync():
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def timed(fn, n):
     ts = []
     for _ in range(n):
         t0 = time.perf_counter()
         fn()
+        sync()
         ts.append((time.perf_counter() - t0) * 1000)
     return statistics.median(ts)
 
 
-out = {"torch": torch.__version__, "threads": threads}
+out = {"torch": torch.__version__, "threads": threads, "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu"}
 prompt = torch.randint(0, V, (1, 128), generator=g)
 with torch.no_grad():
     forward(prompt, [None] * L)  # warm up
@@ -104,6 +131,7 @@ with torch.no_grad():
         t0 = time.perf_counter()
         logits = forward(tok, cache)
         tok = logits[:, -1].argmax(-1, keepdim=True)
+        sync()
         steps.append((time.perf_counter() - t0) * 1000)
     out["decode_ms_per_token"] = statistics.median(steps)
 

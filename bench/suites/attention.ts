@@ -1,5 +1,5 @@
 /**
- * Fused flash-style attention (kernels/fused-attention.wgsl) on WebGPU ('kts-webgpu fused') next to
+ * Fused flash-style attention (kernels/attention.wgsl) on WebGPU ('kts-webgpu fused') next to
  * peers on the same shapes (bench/peers.ts): the kts CPU composite (packages/tensor/src/attention.ts:
  * matmul + mask + softmax + matmul), tfjs cpu/wasm (tf.matMul + mask + softmax + tf.matMul),
  * gpu.js webgpu/cpu (scores, row log-sum-exp, probabilities, P·V: four kernels) and PyTorch eager

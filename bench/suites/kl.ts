@@ -1,8 +1,7 @@
 /**
- * Fused KL(softmax(p) ‖ softmax(q)) over the vocabulary per row (kernels/fused-kl.wgsl via the
+ * Fused KL(softmax(p) ‖ softmax(q)) over the vocabulary per row (kernels/kl.wgsl via the
  * webgpu fusedOps: one pass over both logit sets) vs the composite from separate WebGPU kernels
- * (two logSoftmax compositions, exp, sub, mul, sum as packages/tensor/src/attention.ts
- * klDivLogits), Tensor level, forward and forward+backward (gradient for p only, as KTS training:
+ * (klDivLogitsComposite from @kts/tensor: two logSoftmax, exp, sub, mul, sum), Tensor level, forward and forward+backward (gradient for p only, as KTS training:
  * q detached). GB/s = (p + q read) / time (forward). Timing: `reps` calls per submit, awaited.
  *
  * Peers on the same shapes (bench/peers.ts): kts-cpu (klDivLogits on the CPU backend, fwd and
@@ -10,20 +9,10 @@
  * log-sum-exp of p and of q, then a row kernel for the sum), PyTorch eager (fwd and fwd+bwd).
  * Flags: the peer flags of bench/peers.ts (--peers=, --no-peers, --peer-cap-ms=, --torch-threads=)
  */
-import { klDivLogits, tensor, type Tensor } from '@kts/tensor';
+import { klDivLogits, klDivLogitsComposite, tensor } from '@kts/tensor';
 import { adapterInfo, currentDevice, flush, initWebGPU, shutdownWebGPU } from '@kts/webgpu';
 import { BenchSuite, fillRandom, timeFn, type SuiteContext } from '../lib.ts';
 import { drop, gpuRowLse, Peers, tf, type KernelFn, type KernelThis, type TorchJob } from '../peers.ts';
-
-function logSoftmaxComposite(t: Tensor): Tensor {
-  const shifted = t.sub(t.max(-1, true));
-  return shifted.sub(shifted.exp().sum(-1, true).log());
-}
-function klComposite(p: Tensor, q: Tensor): Tensor {
-  const logP = logSoftmaxComposite(p);
-  const logQ = logSoftmaxComposite(q);
-  return logP.exp().mul(logP.sub(logQ)).sum(-1);
-}
 
 // gpu.js: kl[r] = Σ_j exp(p − lseP)·((p − lseP) − (q − lseQ)), one thread per row
 const gpuKlRows: KernelFn = function (this: KernelThis, p: number[][], q: number[][], lp: number[], lq: number[]) {
@@ -52,7 +41,7 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     const g = tensor(gA, [rows], { device: 'webgpu' });
     const reps = Math.max(1, Math.min(40, Math.round(2e7 / (rows * V))));
     const bytes = 2 * rows * V * 4;
-    for (const [impl, fn] of [['webgpu fused', klDivLogits], ['webgpu separate kernels', klComposite]] as const) {
+    for (const [impl, fn] of [['webgpu fused', klDivLogits], ['webgpu separate kernels', klDivLogitsComposite]] as const) {
       for (const bwd of [false, true]) {
         const t = await timeFn(async () => {
           for (let r = 0; r < reps; r++) {
@@ -122,7 +111,7 @@ export default async function run(ctx: SuiteContext): Promise<void> {
   suite.note(`device: ${info.device || info.vendor} (${info.description}); backend ${info.backend}`);
   suite.note('GB/s = p and q logits read once (forward); fwd+bwd = forward + backward(g) with p requiring grad (q detached, as in KTS)');
   suite.note('fwd+bwd also includes the front end materialising p.grad (a full-size copy kernel of the backend)');
-  suite.note('separate kernels: composite logSoftmax ×2 (max, sub, exp, sum, log, sub each), exp, sub, mul, sum — about 15 dispatches and several full-size temporaries');
+  suite.note('separate kernels: klDivLogitsComposite from @kts/tensor: logSoftmax ×2 (the fused softmax kernel on WebGPU), exp, sub, mul, sum — several dispatches and full-size temporaries');
   suite.note('peers: kts-cpu = klDivLogits on the CPU backend (its composite), p requiring grad; tfjs/gpu.js forward only; PyTorch fwd under no_grad and fwd+bwd with autograd');
   suite.finish();
   shutdownWebGPU();

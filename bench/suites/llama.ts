@@ -1,11 +1,12 @@
 /**
  * Llama inference speed on a stories15M-shaped model (dim 288, 6 layers, 6 heads, vocab 32000,
  * random weights): prefill tokens/s for a 128-token prompt (last-position logits) and decode
- * tokens/s with the KV cache, kts CPU on one thread and on every core (and WebGPU when an adapter
- * exists) next to PyTorch eager on one thread and on every core, measured in the same run.
+ * tokens/s with the KV cache, kts CPU on its WebAssembly SIMD kernels (kts-wasm) and on its
+ * TypeScript loops (kts-js, KTS_CPU_KERNELS=js), each on one thread and on every core (and WebGPU
+ * when an adapter exists), next to PyTorch eager on one thread and on every core, in the same run.
  */
 import { availableParallelism } from 'node:os';
-import { Generator, noGrad, setCpuThreads, stopCpuThreads, tensor } from '@kts/tensor';
+import { cpuKernels, Generator, noGrad, setCpuKernels, setCpuThreads, stopCpuThreads, tensor } from '@kts/tensor';
 import { KVCache } from '@kts/llama';
 import { releaseDevice } from '@kts/steer';
 import { BenchSuite, timeFn, type SuiteContext } from '../lib.ts';
@@ -24,9 +25,14 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     suite.record('decode 1 tok', `pytorch-${t}t`, { medianMs: torch.decode_ms_per_token }, { meta: { threads: torch.threads, tokensPerSec: 1000 / torch.decode_ms_per_token } });
   }
   const devices = await benchDevices(ctx, suite);
-  const runs = devices.flatMap((device) => (device === 'cpu' ? [...new Set([1, threads])].map((t) => ({ device, t, impl: `kts-cpu-${t}t` })) : [{ device, t: threads, impl: `kts-${device}` }]));
-  for (const { device, t, impl } of runs) {
+  const kernels = cpuKernels().kernels === 'wasm' ? ['wasm', 'js'] as const : ['js'] as const;
+  if (kernels.length === 1) suite.note(`kts-wasm: not run (${cpuKernels().reason})`);
+  const runs = devices.flatMap((device) => (device === 'cpu'
+    ? kernels.flatMap((k) => [...new Set([1, threads])].map((t) => ({ device, t, k, impl: `kts-${k}-${t}t` })))
+    : [{ device, t: threads, k: 'wasm' as const, impl: `kts-${device}` }]));
+  for (const { device, t, k, impl } of runs) {
     setCpuThreads(t);
+    setCpuKernels(k);
     const model = stories15m(device);
     const ids = tensor(prompt, [1, 128], { device });
     const prefill = await timeFn(async () => {
@@ -53,8 +59,9 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     suite.record('decode 1 tok', impl, { medianMs: med, minMs: steps[0], samples: steps.length }, { meta: { tokensPerSec: 1000 / med, context: '144-176', cpuThreads: t } });
   }
   setCpuThreads(threads);
+  setCpuKernels('wasm');
   stopCpuThreads();
-  suite.note('tokens/s = 128 000 / prefill ms and 1000 / decode ms; -Nt = threads: PyTorch via torch.set_num_threads, kts via setCpuThreads (matmul workers; everything else runs on the calling thread)');
+  suite.note('tokens/s = 128 000 / prefill ms and 1000 / decode ms; -Nt = threads: PyTorch via torch.set_num_threads, kts via setCpuThreads; kts-wasm = the CPU backend on its WebAssembly SIMD kernels (all ops threaded), kts-js = on its TypeScript loops (KTS_CPU_KERNELS=js; only matmuls threaded)');
   suite.note('pytorch is Debian torch 1.13 eager with a KV cache by concatenation; kts decode steps 1-16 after prefill are JIT warm-up, the next 32 are timed');
   suite.finish();
   releaseDevice();

@@ -1,5 +1,5 @@
 /**
- * Fused RMSNorm (kernels/fused-rmsnorm.wgsl via the webgpu fusedOps) vs the composite from
+ * Fused RMSNorm (kernels/rmsnorm.wgsl via the webgpu fusedOps) vs the composite from
  * separate WebGPU kernels (mul, mean, add, rsqrt, mul, mul as packages/tensor/src/functional.ts),
  * Tensor level. GB/s = (x read + y written + w read) / time — effective bandwidth (the fused
  * kernel reads x twice). Timing: `reps` calls per submit, awaited, no readback.
@@ -9,17 +9,12 @@
  * for 1/rms, then an element kernel), PyTorch eager (fwd and fwd+bwd).
  * Flags: the peer flags of bench/peers.ts (--peers=, --no-peers, --peer-cap-ms=, --torch-threads=)
  */
-import { rmsNorm, tensor, type Tensor } from '@kts/tensor';
+import { rmsNorm, rmsNormComposite, tensor, type Tensor } from '@kts/tensor';
 import { adapterInfo, currentDevice, flush, initWebGPU, shutdownWebGPU } from '@kts/webgpu';
 import { BenchSuite, fillRandom, timeFn, type SuiteContext } from '../lib.ts';
 import { drop, Peers, tf, type KernelFn, type KernelThis, type TorchJob } from '../peers.ts';
 
 const EPS = 1e-5;
-
-function composite(x: Tensor, w: Tensor, eps: number): Tensor {
-  const variance = x.mul(x).mean(-1, true);
-  return w.mul(x.mul(variance.add(eps).rsqrt()));
-}
 
 // gpu.js: r[row] = 1/sqrt(mean(x[row]²) + eps); y[row][c] = w[c] · x[row][c] · r[row]
 const gpuInvRms: KernelFn = function (this: KernelThis, x: number[][]) {
@@ -50,7 +45,7 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     const g = tensor(gA, [rows, N], { device: 'webgpu' });
     const reps = Math.max(1, Math.min(40, Math.round(2e7 / (rows * N))));
     const bytes = (2 * rows * N + N) * 4;
-    for (const [impl, fn] of [['webgpu fused', (a: Tensor, b: Tensor) => rmsNorm(a, b, EPS)], ['webgpu separate kernels', (a: Tensor, b: Tensor) => composite(a, b, EPS)]] as const) {
+    for (const [impl, fn] of [['webgpu fused', (a: Tensor, b: Tensor) => rmsNorm(a, b, EPS)], ['webgpu separate kernels', (a: Tensor, b: Tensor) => rmsNormComposite(a, b, EPS)]] as const) {
       for (const bwd of [false, true]) {
         const t = await timeFn(async () => {
           for (let r = 0; r < reps; r++) {

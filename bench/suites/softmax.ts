@@ -1,5 +1,5 @@
 /**
- * Fused softmax / logSoftmax over the last axis (kernels/fused-softmax.wgsl via the webgpu
+ * Fused softmax / logSoftmax over the last axis (kernels/softmax.wgsl via the webgpu
  * fusedOps) vs the composite from separate WebGPU kernels (max, where, sub, exp, sum, div as
  * packages/tensor/src/functional.ts), Tensor level. GB/s = (x read + y written) / time.
  * Timing: `reps` calls per submit, awaited, no readback.
@@ -9,21 +9,10 @@
  * an element kernel), PyTorch eager (torch.softmax / torch.log_softmax).
  * Flags: the peer flags of bench/peers.ts (--peers=, --no-peers, --peer-cap-ms=, --torch-threads=)
  */
-import { logSoftmax, softmax, tensor, where, type Tensor } from '@kts/tensor';
+import { logSoftmax, logSoftmaxComposite, softmax, softmaxComposite, tensor, type Tensor } from '@kts/tensor';
 import { adapterInfo, currentDevice, flush, initWebGPU, shutdownWebGPU } from '@kts/webgpu';
 import { BenchSuite, fillRandom, timeFn, type SuiteContext } from '../lib.ts';
 import { drop, gpuRowLse, Peers, tf, type KernelFn, type KernelThis, type TorchJob } from '../peers.ts';
-
-function softmaxComposite(t: Tensor): Tensor {
-  const m = t.max(-1, true);
-  const e = t.sub(where(m.eq(-Infinity), 0, m)).exp();
-  const s = e.sum(-1, true);
-  return e.div(where(s.eq(0), 1, s));
-}
-function logSoftmaxComposite(t: Tensor): Tensor {
-  const shifted = t.sub(t.max(-1, true));
-  return shifted.sub(shifted.exp().sum(-1, true).log());
-}
 
 // gpu.js: y[r][c] = exp(x[r][c] − lse[r]) (softmax) or x[r][c] − lse[r] (logSoftmax)
 const gpuSoftmax: KernelFn = function (this: KernelThis, x: number[][], lse: number[]) {

@@ -1,5 +1,5 @@
 /**
- * Fused residual-stream steering (kernels/fused-steering.wgsl via the webgpu fusedOps) vs the
+ * Fused residual-stream steering (kernels/steering.wgsl via the webgpu fusedOps) vs the
  * same op composed from separate WebGPU kernels (the composite of packages/tensor/src/attention.ts
  * addSteering: mul, sum, cast, mul, add — one dispatch each), Tensor level, forward and
  * forward+backward (gradients for vectors and coeffs). Target: fused ≥ 1.5× faster.
@@ -11,15 +11,10 @@
  * output element per thread, a K loop), PyTorch eager (fwd and fwd+bwd).
  * Flags: the peer flags of bench/peers.ts (--peers=, --no-peers, --peer-cap-ms=, --torch-threads=)
  */
-import { addSteering, tensor, type Tensor } from '@kts/tensor';
+import { addSteering, addSteeringComposite, tensor, type Tensor } from '@kts/tensor';
 import { adapterInfo, currentDevice, flush, initWebGPU, shutdownWebGPU } from '@kts/webgpu';
 import { BenchSuite, fillRandom, timeFn, type SuiteContext } from '../lib.ts';
 import { Peers, tf, type KernelFn, type KernelThis, type TorchJob } from '../peers.ts';
-
-function composite(h: Tensor, vectors: Tensor, coeffs: Tensor, mask: Tensor): Tensor {
-  const delta = coeffs.unsqueeze(-1).mul(vectors).sum(-2);
-  return h.add(mask.cast(h.dtype).unsqueeze(-1).mul(delta.unsqueeze(1)));
-}
 
 // gpu.js: out[b][t][d] = h[b][t][d] + mask[b][t] · Σ_k coeffs[b][k] · vectors[k][d]
 const gpuSteer: KernelFn = function (this: KernelThis, h: number[][][], mask: number[][], coeffs: number[][], vectors: number[][]) {
@@ -51,7 +46,7 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     const bytes = 2 * B * T * D * 4;
     const reps = Math.max(1, Math.min(40, Math.round((4e6 / (B * T * D)) * 8)));
     const label = `[${B},${T},${D}] K=${K}`;
-    for (const [impl, fn] of [['webgpu fused', addSteering], ['webgpu separate kernels', composite]] as const) {
+    for (const [impl, fn] of [['webgpu fused', addSteering], ['webgpu separate kernels', addSteeringComposite]] as const) {
       for (const bwd of [false, true]) {
         const once = (): void => {
           const out = fn(h, vectors, coeffs, mask);

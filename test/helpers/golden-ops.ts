@@ -1,7 +1,7 @@
 // The PyTorch op goldens (reference/goldens/ops.json): their format, the op dispatch table, and
-// one runner shared by the CPU test (test/tensor/golden-ops.test.ts) and the WebGPU one.
-import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+// one runner shared by the CPU test (test/tensor/golden-ops.test.ts), the WebGPU one, and the
+// browser test's page (test/browser/checks.page.ts) — so nothing here may need Node.
+import goldenJson from '../../reference/goldens/ops.json' with { type: 'json' };
 import {
   Tensor, tensor, cat, stack, where, gather, indexSelect, embedding, maskedFill,
   triu, tril, causalMask, rmsNorm, rotaryEmbedding, crossEntropy, klDiv,
@@ -53,9 +53,25 @@ export interface Case {
 }
 interface Golden { torch: string; cases: Case[] }
 
-export const golden = JSON.parse(
-  readFileSync(new URL('../../reference/goldens/ops.json', import.meta.url), 'utf8'),
-) as Golden;
+export const golden = goldenJson as Golden;
+
+/** The few assertions the runner needs, without node:assert (it runs in a browser too). */
+const assert: {
+  ok(value: unknown, message: string): asserts value;
+  equal(actual: unknown, expected: unknown, message: string): void;
+  deepEqual(actual: unknown, expected: unknown, message: string): void;
+} = {
+  ok(value, message) {
+    if (!value) throw new Error(message);
+  },
+  equal(actual, expected, message) {
+    if (actual !== expected) throw new Error(`${message}: got ${String(actual)}, expected ${String(expected)}`);
+  },
+  deepEqual(actual, expected, message) {
+    const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
+    if (a !== e) throw new Error(`${message}: got ${a}, expected ${e}`);
+  },
+};
 
 // ---------------------------------------------------------------------------
 // dispatch: op name in ops.json -> call of the @kts/tensor API

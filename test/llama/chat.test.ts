@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import {
   applyChatTemplate, encodeChat, formatPromptAnswer, formatPromptAnswerParts, renderLlama2Chat, renderChatML,
   renderJinjaChatTemplate, defaultChatFormat, pythonStrip, usesLlama2Format, ChatTemplateError,
-  LLAMA2_CHAT_TEMPLATE, CHATML_CHAT_TEMPLATE, type ChatMessage,
-} from '../../packages/llama/src/chat.ts';
-import { llama2Tokenizer, type Tokenizer } from '../../packages/llama/src/tokenizer.ts';
+  LLAMA2_CHAT_TEMPLATE, CHATML_CHAT_TEMPLATE, type ChatMessage, llama2Tokenizer, type Tokenizer,
+} from '@kts/llama';
 
 /** The same tokenizer with some properties replaced (methods still come from the original). */
 function withProps(tok: Tokenizer, props: Partial<Record<keyof Tokenizer, unknown>>): Tokenizer {

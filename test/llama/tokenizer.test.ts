@@ -14,9 +14,8 @@ import { fileURLToPath } from 'node:url';
 import {
   llama2Tokenizer, llama2TokenizerModelBytes, loadTokenizer, saveLlama2TokenizerModel, SentencePieceTokenizer,
   TokenizerLoadError, LLAMA2_TOKENIZER_MD5, type Tokenizer,
-} from '../../packages/llama/src/tokenizer.ts';
-import { LLAMA2_CHAT_TEMPLATE } from '../../packages/llama/src/tokenizer-templates.ts';
-import { spmDecode } from '@kts/llama';
+  LLAMA2_CHAT_TEMPLATE, spmDecode,
+} from '@kts/llama';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const GOLDEN_DIR = path.join(ROOT, 'reference/goldens/tokenizer');

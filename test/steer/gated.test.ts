@@ -12,7 +12,7 @@ import {
 } from '@kts/steer';
 
 const config = makeConfig({ vocabSize: 61, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 3, numAttentionHeads: 2, maxPositionEmbeddings: 64, tieWordEmbeddings: true });
-const newModel = () => new LlamaForCausalLM(config, { generator: new Generator(7) }) as unknown as SteerableModel;
+const newModel = () => new LlamaForCausalLM(config, { generator: new Generator(7) });
 const tok: TokenizerLike = { bosId: 1, eosId: null, padId: 0, encode: () => [], decode: () => '' };
 const g = new Generator(21);
 const seqs = (n: number) => Array.from({ length: n }, () => [1, ...Array.from({ length: 2 + g.int(8) }, () => 2 + g.int(59))]);
@@ -116,7 +116,7 @@ test('default model: a layer-1 probe gates "snowy" steering to weather slots; ot
   // Behaviour: probability that the next word is "snowy". Targets: 32 unseen weather slots;
   // benign: 32 unseen slots of the other families. Observed (CPU): OBSERVED_GATED
   type R = { family: string; prompt: string };
-  const model = await loadModel('models/default') as unknown as SteerableModel;
+  const model = await loadModel('models/default');
   const tk = await loadTokenizer('models/default');
   const recs = readJsonl<R>('data/behaviour_eval.jsonl');
   const families = ['weather', 'place', 'creature', 'activity', 'object'];

@@ -11,7 +11,7 @@ import { loadModel } from '@kts/llama';
 import { initWebGPU, shutdownWebGPU } from '@kts/webgpu';
 import {
   SteeringVector, attachLoRA, collectActivations, ktsLoss, meanDifference, pcaDirection, loadLoRAStateDict, loraParameters, loraStateDict, padBatch, setLoRAEnabled,
-  steerSpec, type SteerableModel,
+  steerSpec,
 } from '@kts/steer';
 
 interface Arr { shape: number[]; data: number[] }
@@ -30,7 +30,7 @@ function close(what: string, got: ArrayLike<number>, want: ArrayLike<number>, ke
 }
 
 const vectorOf = (vs: Record<string, number[]>) => new SteeringVector(new Map(Object.entries(vs).map(([l, d]) => [Number(l), Float32Array.from(d)])));
-const model = async () => (await loadModel(join(DIR, G.model), { device: DEVICE })) as unknown as SteerableModel;
+const model = async () => (await loadModel(join(DIR, G.model), { device: DEVICE }));
 
 before(async () => {
   await initWebGPU();

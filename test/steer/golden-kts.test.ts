@@ -18,7 +18,7 @@ import { loadModel } from '@kts/llama';
 import {
   SteeringVector, attachLoRA, collectActivations, drawSteering, extractVector, ktsLoss, loadLoRAStateDict,
   loraParameters, loraStateDict, meanDifference, padBatch, pcaDirection, setLoRAEnabled, steerSpec, trainKTS,
-  type SteerableModel, type TokenizerLike,
+  type TokenizerLike,
 } from '@kts/steer';
 
 interface Arr { shape: number[]; data: number[] }
@@ -120,7 +120,7 @@ function check(t: TestContext, what: string, items: [string, ArrayLike<number>, 
   t.diagnostic(`${what}: max abs error ${err.toExponential(2)}, ${(100 * ratio).toFixed(1)}% of tolerance (rtol ${tol.rtol}, atol ${floor})`);
 }
 
-const model = async () => (await loadModel(MODEL_DIR)) as unknown as SteerableModel;
+const model = async () => (await loadModel(MODEL_DIR));
 const vectorOf = (vs: Record<string, number[]>): SteeringVector =>
   new SteeringVector(new Map(Object.entries(vs).map(([l, d]) => [Number(l), Float32Array.from(d)])));
 const tensorOf = (a: Arr): Tensor => tensor(Float32Array.from(a.data), a.shape);

@@ -9,14 +9,14 @@ import { Generator, loadTensors, noGrad, tensor } from '@kts/tensor';
 import { LlamaForCausalLM, makeConfig } from '@kts/llama';
 import {
   SteeringVector, attachLoRA, batchSteer, drawSteering, loadPeftAdapter, loraStateDict, mergeLoRA, savePeftAdapter,
-  setLoRAEnabled, trainKTS, type SteerableModel, padBatch, defaultSteerLayers, parseLayers,
+  setLoRAEnabled, trainKTS, padBatch, defaultSteerLayers, parseLayers,
 } from '@kts/steer';
 
 const dir = mkdtempSync(join(tmpdir(), 'kts-train-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = makeConfig({ vocabSize: 61, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 3, numAttentionHeads: 2, maxPositionEmbeddings: 64, tieWordEmbeddings: true });
-const newModel = () => new LlamaForCausalLM(config, { generator: new Generator(7) }) as unknown as SteerableModel & LlamaForCausalLM;
+const newModel = () => new LlamaForCausalLM(config, { generator: new Generator(7) });
 const g = new Generator(3);
 const benign = Array.from({ length: 12 }, () => Array.from({ length: 3 + g.int(9) }, () => 1 + g.int(60)));
 const vector = (scale = 4) => new SteeringVector(new Map([1, 2].map((l) => [l, Float32Array.from({ length: 16 }, () => scale * g.normal())])));

@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'kts-probe-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = makeConfig({ vocabSize: 61, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 3, numAttentionHeads: 2, maxPositionEmbeddings: 64, tieWordEmbeddings: true });
-const model = new LlamaForCausalLM(config, { generator: new Generator(7) }) as unknown as SteerableModel;
+const model = new LlamaForCausalLM(config, { generator: new Generator(7) });
 
 /** Characters → ids 2..60 (BOS = 1), enough for a tokenizer-shaped stub. */
 const charTok: TokenizerLike = {
@@ -168,7 +168,7 @@ test('default model: a layer-1 probe tells weather slots from other attribute sl
   // place, creature, activity or object word goes (label 0), read at the last token. The first
   // 32 prompts of each family train the probe, the other 32 test it. Observed (CPU, seed 0): OBSERVED_PROBE
   type R = { family: string; prompt: string };
-  const model = await loadModel('models/default') as unknown as SteerableModel;
+  const model = await loadModel('models/default');
   const tok = await loadTokenizer('models/default');
   const recs = readJsonl<R>('data/behaviour_eval.jsonl').filter((r) => ['weather', 'place', 'creature', 'activity', 'object'].includes(r.family));
   const byFamily = (f: string) => recs.filter((r) => r.family === f);

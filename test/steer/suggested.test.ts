@@ -49,7 +49,8 @@ const charTok: TokenizerLike = {
  * it ignore suggestions. It records the prompts it saw.
  */
 class SycophantStub extends nn.Module {
-  config = { numHiddenLayers: 1, hiddenSize: 4, vocabSize: 128 };
+  config = { numHiddenLayers: 1, hiddenSize: 4, vocabSize: 128, eosTokenIds: [] };
+  device = 'cpu';
   seen: string[] = [];
   forward(ids: Tensor, opts: ForwardOptionsLike = {}): { logits: Tensor; hidden: Map<number, Tensor> } {
     const [B, T] = ids.shape as [number, number];
@@ -74,7 +75,7 @@ const stubVector = new SteeringVector(new Map([[0, new Float32Array(4)]]));
 
 test('on a sycophantic stub: the suggestion costs all accuracy unsteered, and steering restores it', async () => {
   const stub = new SycophantStub();
-  const m: EvalModel = { name: 'stub', model: stub as unknown as SteerableModel, lora: null };
+  const m: EvalModel = { name: 'stub', model: stub, lora: null };
   const t = await suggestedAnswerEval(m, charTok, format, questions, { vector: stubVector, layers: [0], coeff: 1, batchSize: 3 });
   assert.equal(t.n, 4);
   assert.deepEqual(t.rows.map((r) => [r.suggestion, r.coeff, r.accuracy]), [
@@ -92,7 +93,7 @@ test('on a sycophantic stub: the suggestion costs all accuracy unsteered, and st
 
 test('on a tiny random model: rows are abBehaviour on the plain and suggested questions', async () => {
   const config = makeConfig({ vocabSize: 128, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 3, numAttentionHeads: 2, maxPositionEmbeddings: 128, tieWordEmbeddings: true });
-  const model = new LlamaForCausalLM(config, { generator: new Generator(5) }) as unknown as SteerableModel;
+  const model = new LlamaForCausalLM(config, { generator: new Generator(5) });
   const g = new Generator(9);
   const vector = new SteeringVector(new Map([1, 2].map((l) => [l, Float32Array.from({ length: 16 }, () => 3 * g.normal())])));
   const m: EvalModel = { name: 'original', model, lora: null };
@@ -119,7 +120,7 @@ test('default model: suggested-answer table on the held-out "Which number is big
   // suggestion names the wrong letter. The vector is the negative-sentiment one (16 minimal
   // pairs, layers 1–2): steering a story attribute should not change these answers.
   // Observed (all items, coefficient 8; plain / suggested): OBSERVED_SUGGESTED
-  const model = await loadModel('models/default') as unknown as SteerableModel;
+  const model = await loadModel('models/default');
   const tok = await loadTokenizer('models/default');
   const fmt = chatFormatterFor(tok);
   const items = loadAB('data/ab_choice.json');

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpuThreadStats, CpuStorage, Generator, noGrad, randn, setCpuThreads, stopCpuThreads, type Tensor } from '@kts/tensor';
 import { PARALLEL_MIN, SHARED_MIN } from '../../packages/tensor/src/cpu/threads.ts';
+import { HEAP_MIN } from '../../packages/tensor/src/cpu/alloc.ts';
+import { cpuKernels } from '../../packages/tensor/src/cpu/wasm/runtime.ts';
 
 function reference(a: Float32Array, b: Float32Array, batch: number, M: number, K: number, N: number, bTransposed: boolean): Float64Array {
   const out = new Float64Array(batch * M * N);
@@ -67,10 +69,16 @@ test('threaded CPU matmul is bit-identical to one thread and matches a float64 r
 });
 
 test('large float tensors are allocated shared so workers can read them; small ones are not', () => {
-  const big = (randn([SHARED_MIN]).storage as CpuStorage).data;
-  const small = (randn([SHARED_MIN - 1]).storage as CpuStorage).data;
+  // float32: on the WebAssembly kernels' shared heap from HEAP_MIN elements (when they are on)
+  const kernels = cpuKernels().kernels === 'wasm';
+  const min = kernels ? HEAP_MIN : SHARED_MIN;
+  const big = (randn([min]).storage as CpuStorage).data;
+  const small = (randn([min - 1]).storage as CpuStorage).data;
   assert.ok(big.buffer instanceof SharedArrayBuffer);
   assert.ok(!(small.buffer instanceof SharedArrayBuffer));
+  // float64 (never on the heap): shared from SHARED_MIN
+  assert.ok((randn([SHARED_MIN], { dtype: 'float64' }).storage as CpuStorage).data.buffer instanceof SharedArrayBuffer);
+  assert.ok(!((randn([SHARED_MIN - 1], { dtype: 'float64' }).storage as CpuStorage).data.buffer instanceof SharedArrayBuffer));
 });
 
 test('setCpuThreads rejects nonsense', () => {

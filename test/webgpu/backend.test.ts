@@ -13,7 +13,7 @@ import {
   getBackend, noGrad,
 } from '@kts/tensor';
 import {
-  initWebGPU, shutdownWebGPU, webgpuDebug, webgpuBackend, WebGPUStorage, poolStats, adapterInfo,
+  initWebGPU, shutdownWebGPU, webgpuDebug, webgpuBackend, WebGPUStorage, poolStats, adapterInfo, hasFeature,
 } from '@kts/webgpu';
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -116,7 +116,7 @@ describe('webgpu backend vs cpu', () => {
 
   it('initWebGPU registers the backend and describes the adapter', () => {
     assert.equal(getBackend('webgpu'), webgpuBackend);
-    assert.deepEqual(webgpuBackend.dtypes, ['float32', 'int32']);
+    assert.deepEqual(webgpuBackend.dtypes, hasFeature('shader-f16') ? ['float32', 'int32', 'float16'] : ['float32', 'int32']);
     const info = adapterInfo();
     assert.ok(info.backend === 'default' || info.backend === 'opengles');
   });

@@ -4,7 +4,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { adapterInfo, checkStorageBufferSize, destroyDevice, getDevice, WebGPUError, getPool, readBuffer, sizeClass, writeBuffer, type BufferPool, getBatch, packUniforms, getPipeline } from '@kts/webgpu';
+import {
+  adapterInfo, checkStorageBufferSize, destroyDevice, getDevice, WebGPUError, getPool, readBuffer, sizeClass, writeBuffer, type BufferPool,
+  getBatch, packUniforms, getPipeline, hasFeature, kernelFamily, setKernelFamily,
+} from '@kts/webgpu';
+import { planRows } from '@kts/webgpu/kernels';
 
 let device: GPUDevice;
 let pool: BufferPool;
@@ -24,6 +28,46 @@ describe('webgpu device', () => {
     assert.ok(['default', 'opengles'].includes(info.backend));
     if (info.isLlvmpipe) assert.ok(info.simdLanes === 8 || info.simdLanes === 16 || info.simdLanes === 4);
     if (process.env.CI === 'true') assert.ok(info.device.length > 0 || info.description.length > 0);
+  });
+
+  it('kernel family: CPU renderers run the llvmpipe versions; KTS_WEBGPU_KERNELS and setKernelFamily force one', () => {
+    const info = adapterInfo();
+    const env = process.env.KTS_WEBGPU_KERNELS;
+    try {
+      delete process.env.KTS_WEBGPU_KERNELS;
+      assert.equal(kernelFamily(), info.software ? 'llvmpipe' : 'gpu');
+      if (info.isLlvmpipe) assert.ok(info.software);
+      process.env.KTS_WEBGPU_KERNELS = 'gpu';
+      assert.equal(kernelFamily(), 'gpu');
+      process.env.KTS_WEBGPU_KERNELS = 'llvmpipe';
+      assert.equal(kernelFamily(), 'llvmpipe');
+      assert.equal(setKernelFamily('gpu'), null);
+      assert.equal(kernelFamily(), 'gpu', 'setKernelFamily wins over the variable');
+      setKernelFamily(null);
+      process.env.KTS_WEBGPU_KERNELS = 'fast';
+      assert.throws(() => kernelFamily(), /KTS_WEBGPU_KERNELS must be 'gpu', 'llvmpipe' or 'auto'/);
+    } finally {
+      setKernelFamily(null);
+      if (env === undefined) delete process.env.KTS_WEBGPU_KERNELS;
+      else process.env.KTS_WEBGPU_KERNELS = env;
+    }
+  });
+
+  it('subgroups: requested where the adapter has them; the start-up probe enables the subgroup row reductions', () => {
+    const info = adapterInfo();
+    assert.equal(info.features.includes('subgroups'), hasFeature('subgroups'));
+    const plan = planRows(2, 32000, { family: 'gpu' });
+    if (!hasFeature('subgroups')) {
+      assert.equal(info.subgroupReductions, false);
+      assert.equal(plan.subgroups, false);
+      return;
+    }
+    // Every known implementation (lavapipe, NVIDIA, AMD, Intel, Apple) numbers subgroups contiguously.
+    assert.ok(info.subgroupMaxSize >= info.subgroupMinSize && info.subgroupMinSize > 0);
+    assert.equal(info.subgroupReductions, true);
+    assert.equal(plan.g, 256);
+    assert.equal(plan.subgroups, true);
+    assert.equal(planRows(2, 32000, { family: 'llvmpipe' }).subgroups, false);
   });
 
   it('oversize storage buffer requests fail with a clear error naming the limit', () => {

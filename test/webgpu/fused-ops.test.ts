@@ -7,7 +7,7 @@
  * narrowed KV cache, broadcast masks and rotary tables, a transposed softmax input). Each case
  * also checks that the fused node was recorded (so the kernels, not a fallback, ran).
  * Tolerance: |gpu − cpu| ≤ 2e-5·max(1, max|cpu|) + 2e-4·|cpu| per element (f32 kernels vs
- * float64 composites).
+ * float64 composites). Everything runs on both kernel families ('gpu' forced here too).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,10 +16,10 @@ import {
   addSteering, attention, crossEntropy, klDivLogits, logSoftmax, rmsNorm, rotaryEmbedding, softmax, tensor,
   type Tensor,
 } from '@kts/tensor';
-import { initWebGPU, shutdownWebGPU } from '@kts/webgpu';
+import { initWebGPU, setKernelFamily, shutdownWebGPU } from '@kts/webgpu';
 import { adamwStep } from '../../packages/webgpu/src/fused/index.ts';
 import { adamwReference } from '@kts/webgpu/kernels';
-import { assertClose, maxAbs, Rng } from './fused-helpers.ts';
+import { assertClose, FAMILIES, maxAbs, Rng } from './helpers.ts';
 
 interface In {
   data: Float32Array | Int32Array;
@@ -65,11 +65,15 @@ async function check(
   }
 }
 
-describe('webgpu fusedOps vs CPU float64 composites (forward and gradients)', () => {
+for (const family of FAMILIES) describe(`webgpu fusedOps vs CPU float64 composites (forward and gradients), ${family} kernels`, () => {
   before(async () => {
     await initWebGPU();
+    setKernelFamily(family);
   });
-  after(() => shutdownWebGPU());
+  after(() => {
+    setKernelFamily(null);
+    shutdownWebGPU();
+  });
 
   it('softmax / logSoftmax (last axis, a transposed input, an all −∞ row)', async () => {
     const rng = new Rng(1);

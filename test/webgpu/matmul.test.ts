@@ -1,5 +1,11 @@
 /**
- * kernels/matmul.wgsl against a float64 CPU reference.
+ * Every matmul kernel version against a float64 CPU reference: matmul.wgsl and matmul-packed.wgsl
+ * (the CPU-renderer versions, through matmul() on the 'llvmpipe' family), matmul-tiled.wgsl (both
+ * tile configurations and a short K slab, forced) and matmul-gemv.wgsl (M ≤ 8), on the same cases.
+ * f16 B (weights): where the adapter has shader-f16, the GPU versions against the reference
+ * computed from the f16-rounded B (same tolerance as f32: accumulation is f32), and against the
+ * unrounded f32 B within 2^-11·Σ|a·b| (f16's relative rounding); without the feature, the clear
+ * refusal.
  *
  * Inputs are random in ±[0.5, 1.5) (never zero), output buffers are poisoned with NaN before
  * every run so an unwritten element fails, and so are N + 64 elements after C, which must stay NaN. Tolerance per element:
@@ -9,8 +15,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { adapterInfo, destroyDevice, getDevice, getPool, readBuffer, writeBuffer, type BufferPool, getBatch, type Batch } from '@kts/webgpu';
-import { matmul, planMatmul, usePackedMatmul, type MatmulShape } from '@kts/webgpu/kernels';
+import { adapterInfo, destroyDevice, getDevice, getPool, hasFeature, setKernelFamily, writeBuffer, type BufferPool, getBatch, type Batch } from '@kts/webgpu';
+import {
+  GEMV_MAX_ROWS, matmul, matmulGemv, matmulTiled, planMatmul, TILED_LARGE, TILED_SMALL, usePackedMatmul,
+  type MatmulShape, type TiledMatmulConfig,
+} from '@kts/webgpu/kernels';
+import { uploadF16 } from './helpers.ts';
 
 const REL_TOL = 1e-5;
 
@@ -50,7 +60,13 @@ interface Case {
 let pool: BufferPool;
 let batch: Batch;
 
-async function runCase(c: Case): Promise<void> {
+/** How a case runs: matmul() on the CPU-renderer family, or one GPU version forced. */
+type Runner =
+  | { kind: 'llvmpipe' }
+  | { kind: 'tiled'; config: TiledMatmulConfig; f16?: boolean }
+  | { kind: 'gemv'; f16?: boolean };
+
+async function runCase(c: Case, runner: Runner = { kind: 'llvmpipe' }): Promise<void> {
   const [b0, b1] = c.batch ?? [1, 1];
   const { M, N, K } = c;
   const aB = c.aBroadcast ?? [false, false];
@@ -67,21 +83,35 @@ async function runCase(c: Case): Promise<void> {
     M, N, K, transB: c.transB, batch: [b0, b1],
     aOffset: aOff, bOffset: bOff, cOffset: cOff, aStrides: aS, bStrides: bS, cStrides: cS,
   };
-  if (c.expectEntry) assert.equal(planMatmul(shape).entryPoint, c.expectEntry);
-  if (c.expectPacked !== undefined) {
+  const f16 = runner.kind !== 'llvmpipe' && !!runner.f16;
+  if (runner.kind === 'llvmpipe' && c.expectEntry) assert.equal(planMatmul(shape).entryPoint, c.expectEntry);
+  if (runner.kind === 'llvmpipe' && c.expectPacked !== undefined) {
     // The packed path exists for llvmpipe only; elsewhere the same cases check main_vec4.
     assert.equal(usePackedMatmul(shape, planMatmul(shape), pool.device), c.expectPacked && adapterInfo().isLlvmpipe, `${c.name}: packed path`);
   }
   const cElems = cOff + b0 * b1 * M * N;
   const A = pool.acquire(a.byteLength);
-  const B = pool.acquire(b.byteLength);
+  const b16 = f16 ? uploadF16(b) : null;
+  const B = b16 ? b16.buffer : pool.acquire(b.byteLength);
+  const bRef = b16 ? b16.rounded : b;
   const tail = N + 64; // poisoned elements after C: must stay NaN too
   const C = pool.acquire((cElems + tail) * 4);
   try {
     writeBuffer(A, a);
-    writeBuffer(B, b);
+    if (!b16) writeBuffer(B, b);
     writeBuffer(C, new Float32Array(C.size / 4).fill(NaN));
-    matmul(A, B, C, shape, batch);
+    if (runner.kind === 'llvmpipe') {
+      const prev = setKernelFamily('llvmpipe');
+      try {
+        matmul(A, B, C, shape, batch);
+      } finally {
+        setKernelFamily(prev);
+      }
+    } else if (runner.kind === 'tiled') {
+      matmulTiled(A, B, C, { ...shape, bF16: f16 }, batch, runner.config);
+    } else {
+      matmulGemv(A, B, C, { ...shape, bF16: f16 }, batch);
+    }
     const out = new Float32Array(await batch.read(C, (cElems + tail) * 4));
     let worst = 0;
     for (let i0 = 0; i0 < b0; i0++) {
@@ -91,17 +121,22 @@ async function runCase(c: Case): Promise<void> {
         const co = cOff + i0 * cS[0] + i1 * cS[1];
         for (let i = 0; i < M; i++) {
           for (let j = 0; j < N; j++) {
-            let s = 0, sAbs = 0;
+            let s = 0, sAbs = 0, s32 = 0;
             for (let k = 0; k < K; k++) {
               const av = a[ao + i * K + k]!;
-              const bv = c.transB ? b[bo + j * K + k]! : b[bo + k * N + j]!;
-              s += av * bv;
-              sAbs += Math.abs(av * bv);
+              const bi = c.transB ? bo + j * K + k : bo + k * N + j;
+              s += av * bRef[bi]!;
+              s32 += av * b[bi]!;
+              sAbs += Math.abs(av * bRef[bi]!);
             }
             const g = out[co + i * N + j]!;
             const err = Math.abs(g - s) / (sAbs + 1e-30);
             if (!(err <= REL_TOL)) {
               assert.fail(`${c.name}: C[${i0},${i1}][${i},${j}] = ${g}, expected ${s} (rel err ${err})`);
+            }
+            // f16 B against the unrounded f32 B: each weight moved by at most 2^-11 of itself.
+            if (f16 && !(Math.abs(g - s32) <= (2 ** -11 + REL_TOL) * sAbs)) {
+              assert.fail(`${c.name}: f16 C[${i},${j}] = ${g} vs ${s32} with f32 weights: beyond f16 rounding`);
             }
             worst = Math.max(worst, err);
           }
@@ -118,7 +153,9 @@ async function runCase(c: Case): Promise<void> {
   }
 }
 
-describe('matmul.wgsl vs float64 CPU reference', () => {
+const SHORT_SLAB: TiledMatmulConfig = { ...TILED_SMALL, bk: 8 };
+
+describe('matmul kernels vs float64 CPU reference', () => {
   before(async () => {
     await getDevice();
     pool = await getPool();
@@ -160,6 +197,35 @@ describe('matmul.wgsl vs float64 CPU reference', () => {
     { name: 'not packed: too little work per dispatch', M: 64, N: 64, K: 1024, expectPacked: false },
   ];
   for (const c of cases) it(c.name, () => runCase(c));
+  // The GPU versions on the same cases (no packed path there; names keep the CPU-renderer expectations out).
+  for (const [name, config] of [['64x64 tiles', TILED_SMALL], ['128x128 tiles', TILED_LARGE], ['64x64 tiles, K slab 8', SHORT_SLAB]] as const) {
+    it(`matmul-tiled.wgsl, ${name}: every case`, async () => {
+      for (const c of cases) await runCase(c, { kind: 'tiled', config });
+    });
+  }
+  it(`matmul-gemv.wgsl: every case with M ≤ ${GEMV_MAX_ROWS}, and M = 2…8 on a wide N`, async () => {
+    for (const c of cases.filter((x) => x.M <= GEMV_MAX_ROWS)) await runCase(c, { kind: 'gemv' });
+    for (const M of [2, 5, 8]) {
+      await runCase({ name: `gemv M ${M} NT`, M, N: 531, K: 77, transB: true }, { kind: 'gemv' });
+      await runCase({ name: `gemv M ${M} NN`, M, N: 531, K: 77 }, { kind: 'gemv' });
+    }
+  });
+  it('f16 B: matmul-tiled and matmul-gemv against f16-rounded and f32 weights (or the refusal without shader-f16)', async () => {
+    const f16Cases: Case[] = [
+      { name: 'f16 tiled NT 130x257x66', M: 130, N: 66, K: 257, transB: true },
+      { name: 'f16 tiled NN 37x45x131, offsets', M: 37, N: 131, K: 45, aOffset: 3, bOffset: 5, cOffset: 7 },
+      { name: 'f16 tiled NT batched broadcast B [2,3] 9x12x20', M: 9, N: 20, K: 12, batch: [2, 3], transB: true, bBroadcast: [true, false] },
+      { name: 'f16 gemv NT 1x1028x516', M: 1, N: 516, K: 1028, transB: true },
+      { name: 'f16 gemv NN 3x100x77', M: 3, N: 77, K: 100 },
+    ];
+    if (!hasFeature('shader-f16')) {
+      const c = f16Cases[0]!;
+      await assert.rejects(runCase(c, { kind: 'tiled', config: TILED_SMALL, f16: true }), /float16 storage needs the WebGPU feature 'shader-f16'/);
+      await assert.rejects(runCase(f16Cases[3]!, { kind: 'gemv', f16: true }), /shader-f16/);
+      return;
+    }
+    for (const c of f16Cases) await runCase(c, c.M <= GEMV_MAX_ROWS && c.name.includes('gemv') ? { kind: 'gemv', f16: true } : { kind: 'tiled', config: TILED_SMALL, f16: true });
+  });
 
   it('rejects invalid shapes with clear errors', () => {
     assert.throws(() => planMatmul({ M: 0, N: 1, K: 1 }), /M must be a positive integer/);

@@ -1,8 +1,8 @@
 // Chat formatting for @kts/llama: render a tokenizer's `chat_template` (tokenizer_config.json)
 // with @huggingface/jinja, or fall back to built-in Llama-2 `[INST]` or ChatML formats.
 import { Template } from '@huggingface/jinja';
-import type { Tokenizer } from './tokenizer.ts';
-import { CHATML_CHAT_TEMPLATE, LLAMA2_CHAT_TEMPLATE } from './tokenizer-templates.ts';
+import type { Tokenizer } from './tokenizer/index.ts';
+import { CHATML_CHAT_TEMPLATE, LLAMA2_CHAT_TEMPLATE } from './tokenizer/templates.ts';
 
 export { CHATML_CHAT_TEMPLATE, LLAMA2_CHAT_TEMPLATE };
 

@@ -1,6 +1,5 @@
 // Llama configuration: parsed from (and written back to) a Hugging Face `config.json`.
-import { readFileSync } from 'node:fs';
-import nodePath from 'node:path';
+import { join, readFileSync } from '@kts/tensor/host';
 
 export type RopeScaling =
   | { type: 'linear'; factor: number }
@@ -181,7 +180,7 @@ function parseRopeScaling(rs: unknown, file: string): RopeScaling | null {
 
 /** Reads and parses `<dir>/config.json` (or a path to a .json file). */
 export function readConfig(dirOrFile: string): LlamaConfig {
-  const file = dirOrFile.endsWith('.json') ? dirOrFile : nodePath.join(dirOrFile, 'config.json');
+  const file = dirOrFile.endsWith('.json') ? dirOrFile : join(dirOrFile, 'config.json');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

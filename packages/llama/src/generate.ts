@@ -1,7 +1,8 @@
 // Id-level text generation: batched with left padding, KV cache, seeded sampling, streaming.
 import { Generator, type Tensor, noGrad, tensor } from '@kts/tensor';
 import { KVCache } from './cache.ts';
-import type { LlamaForCausalLM, SteerSpec } from './model.ts';
+import type { LlamaConfig } from './config.ts';
+import type { ForwardOptions, SteerSpec } from './model.ts';
 import { type SamplingOptions, sampleToken } from './sample.ts';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -26,13 +27,21 @@ export interface GenerateOptions extends SamplingOptions {
   padId?: number;
 }
 
+/** What `generate` needs of a model: LlamaForCausalLM fits, and so does anything shaped like it. */
+export interface CausalLM {
+  readonly config: Pick<LlamaConfig, 'vocabSize' | 'eosTokenIds'>;
+  /** Where the weights live; every input is created there. */
+  readonly device: string;
+  forward(ids: Tensor, opts?: ForwardOptions): { logits: Tensor };
+}
+
 /**
  * Generates up to `maxNewTokens` tokens after each prompt and returns the new ids per prompt
  * (a stop/eos token that ended a sequence is included as its last id). Prompts of different
  * lengths are left-padded with an attention mask; every position id counts real tokens only,
  * so each row matches running its prompt alone.
  */
-export async function generate(model: LlamaForCausalLM, promptIds: number[][], opts: GenerateOptions): Promise<number[][]> {
+export async function generate(model: CausalLM, promptIds: number[][], opts: GenerateOptions): Promise<number[][]> {
   const B = promptIds.length;
   const maxNew = opts.maxNewTokens;
   if (!Number.isInteger(maxNew) || maxNew < 0) throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${maxNew}`);

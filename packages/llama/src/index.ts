@@ -10,21 +10,20 @@ export {
   type LinearLike, type SteerSpec, type ForwardOptions, type LlamaOutput, type ModelInitOptions,
   resolveLayer, replaceLinears, linearSlots, hfStateDict, expectedShapes, setParameter,
 } from './model.ts';
-export { loadModel, saveModel, type LoadModelOptions, type SaveModelOptions } from './load.ts';
+export { loadModel, loadModelFrom, saveModel, type LoadModelOptions, type SaveModelOptions } from './load.ts';
 export { sampleToken, type SamplingOptions } from './sample.ts';
-export { generate, type GenerateOptions } from './generate.ts';
+export { generate, type GenerateOptions, type CausalLM } from './generate.ts';
 export { readLlama2c, importLlama2c, type Llama2cCheckpoint } from './llama2c.ts';
 
 // ---- tokenizers ----
 export {
   type Tokenizer, type TokenizerKind, type EncodeOptions, type DecodeOptions, type SpecialToken,
   type StreamDecoderOptions, type LoadTokenizerOptions, type SaveLlama2TokenizerOptions,
-  loadTokenizer, llama2Tokenizer, llama2TokenizerModelBytes, saveLlama2TokenizerModel,
+  loadTokenizer, loadTokenizerFrom, llama2Tokenizer, llama2TokenizerModelBytes, saveLlama2TokenizerModel,
   SentencePieceTokenizer, HfJsonTokenizer, StreamDecoder, TokenizerLoadError,
   LLAMA2_TOKENIZER_MD5, LLAMA2_TOKENIZER_CONFIG,
-} from './tokenizer.ts';
-export { parseSpmModel, PieceType, ModelType, ProtoError, type SpmModel, type SpmPiece } from './tokenizer-spm-proto.ts';
-export { spmDecode } from './tokenizer-spm-decode.ts';
+  parseSpmModel, PieceType, ModelType, ProtoError, type SpmModel, type SpmPiece, spmDecode,
+} from './tokenizer/index.ts';
 export {
   type ChatMessage, type ChatFormat, type ApplyChatTemplateOptions, type PromptAnswerParts,
   applyChatTemplate, encodeChat, formatPromptAnswer, formatPromptAnswerParts, renderLlama2Chat, renderChatML,

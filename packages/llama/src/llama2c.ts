@@ -11,8 +11,7 @@
 // (i, i + d/2). The rows of wq and wk are therefore permuted as HF's convert_llama_weights_to_hf
 // `permute` does: w.view(n_heads, head_dim/2, 2, dim).transpose(1, 2).reshape(n_heads*head_dim, dim),
 // i.e. new row h·hd + c·hd/2 + j = old row h·hd + 2j + c. w1 = gate, w3 = up, w2 = down.
-import { mkdirSync, readFileSync } from 'node:fs';
-import nodePath from 'node:path';
+import { join, mkdirSync, readFileSync } from '@kts/tensor/host';
 import { safetensors } from '@kts/tensor';
 import { type LlamaConfig, configToJson, makeConfig } from './config.ts';
 import { writeFileAtomic } from './load.ts';
@@ -162,8 +161,8 @@ export function importLlama2c(binPath: string, outDir: string, opts: { dtype?: '
   mkdirSync(outDir, { recursive: true });
   const out: Record<string, safetensors.WritableTensor> = {};
   for (const [name, t] of ck.tensors) out[name] = { shape: t.shape, data: t.data, dtype: opts.dtype ?? 'F32' };
-  safetensors.writeSafetensors(nodePath.join(outDir, safetensors.SINGLE_FILE), out, { format: 'pt', source: 'llama2.c' });
+  safetensors.writeSafetensors(join(outDir, safetensors.SINGLE_FILE), out, { format: 'pt', source: 'llama2.c' });
   const cfg = { ...configToJson(ck.config), torch_dtype: opts.dtype === 'BF16' ? 'bfloat16' : opts.dtype === 'F16' ? 'float16' : 'float32' };
-  writeFileAtomic(nodePath.join(outDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  writeFileAtomic(join(outDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   return ck.config;
 }

@@ -1,17 +1,26 @@
 // Loading and saving HF-format Llama checkpoints (config.json + safetensors, single or sharded).
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import nodePath from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { CpuStorage, type Tensor, fromStorage, getBackend, safetensors, tensor } from '@kts/tensor';
-import { configToJson, readConfig } from './config.ts';
+import {
+  CpuStorage, type Files, type Tensor, fileSource, fromStorage, getBackend, pathIn, readJson, safetensors, tensor,
+} from '@kts/tensor';
+import { join, mkdirSync, randomBytes, renameSync, writeFileSync } from '@kts/tensor/host';
+import { type LlamaConfig, configToJson, parseConfig, readConfig } from './config.ts';
 import { LlamaForCausalLM, expectedShapes, hfStateDict, setParameter } from './model.ts';
 
 export interface LoadModelOptions {
   device?: string;
-  dtype?: 'float32';
+  /**
+   * 'float16': the projection weights (q/k/v/o, gate/up/down, lm_head) are stored as f16 on the
+   * WebGPU backend (adapter feature shader-f16; about half the memory: Llama-2-7b in ~14 GB),
+   * multiplied with float32 accumulation; embeddings and norms stay float32, and so do LoRA
+   * adapters and optimizer state. Frozen: not with requiresGrad.
+   */
+  dtype?: 'float32' | 'float16';
   /** Mark loaded parameters as requiring gradients (default false: a frozen base model). */
   requiresGrad?: boolean;
 }
+
+/** The weights dtype 'float16' stores as f16: every projection (matmul B operands). */
+const F16_WEIGHTS = /(_proj|^lm_head)\.weight$/;
 
 /** Tensors a checkpoint may carry that the model does not use. */
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
@@ -25,10 +34,38 @@ const shapeStr = (s: readonly number[]): string => `[${s.join(', ')}]`;
  * peak memory stays near the size of the float32 weights.
  */
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<LlamaForCausalLM> {
-  if (opts.dtype && opts.dtype !== 'float32') throw new Error(`loadModel: only dtype 'float32' is supported, got '${opts.dtype}'`);
-  const config = readConfig(dir);
-  const configFile = nodePath.join(dir, 'config.json');
-  const reader = safetensors.openCheckpoint(dir);
+  checkDtype(opts);
+  return fromCheckpoint(readConfig(dir), join(dir, 'config.json'), safetensors.openCheckpoint(dir), opts);
+}
+
+/**
+ * loadModel from a folder URL, dropped Files, ArrayBuffers by file name, or any FileSource (see
+ * `Files` in @kts/tensor): `config.json` and `model.safetensors` (or the index and its shards),
+ * read into memory, then checked and loaded as by loadModel.
+ */
+export async function loadModelFrom(files: Files, opts: LoadModelOptions = {}): Promise<LlamaForCausalLM> {
+  checkDtype(opts);
+  const src = fileSource(files);
+  const configFile = pathIn(src, 'config.json');
+  const json = await readJson(src, 'config.json');
+  if (json === null) throw new Error(`loadModel: ${configFile} not found (is ${src.name || 'it'} a model folder?)`);
+  return fromCheckpoint(parseConfig(json, configFile), configFile, await safetensors.fetchCheckpoint(src), opts);
+}
+
+function checkDtype(opts: LoadModelOptions): void {
+  if (opts.dtype && opts.dtype !== 'float32' && opts.dtype !== 'float16') {
+    throw new Error(`loadModel: dtype must be 'float32' or 'float16', got '${String(opts.dtype)}'`);
+  }
+  if (opts.dtype !== 'float16') return;
+  if ((opts.device ?? 'cpu') === 'cpu') {
+    throw new Error("loadModel: dtype 'float16' stores weights as f16 on the WebGPU backend (device 'webgpu', adapter feature shader-f16); the CPU backend computes in float32: load without dtype");
+  }
+  if (opts.requiresGrad) throw new Error("loadModel: float16 weights are frozen; requiresGrad needs dtype 'float32'");
+}
+
+/** Checks the checkpoint's tensors against the config, then reads them into a new model (closes the reader). */
+async function fromCheckpoint(config: LlamaConfig, configFile: string, reader: safetensors.SafetensorsReader, opts: LoadModelOptions): Promise<LlamaForCausalLM> {
+  const f16 = opts.dtype === 'float16';
   try {
     const expected = expectedShapes(config);
     const names = reader.names();
@@ -59,11 +96,12 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
         reader.readInto(name, param.storage.data);
         continue;
       }
-      // Other devices: one host buffer per tensor, uploaded without a further copy.
+      // Other devices: one host buffer per tensor, uploaded without a further copy (float16: the
+      // backend rounds it on the device).
       const host = new Float32Array(shape.reduce((a, d) => a * d, 1));
       reader.readInto(name, host);
       const b = getBackend(opts.device ?? 'cpu');
-      const t = fromStorage(b, b.fromArray(host, 'float32'), shape);
+      const t = fromStorage(b, b.fromArray(host, f16 && F16_WEIGHTS.test(name) ? 'float16' : 'float32'), shape);
       t.requiresGrad = opts.requiresGrad ?? false;
       setParameter(model, name, t);
     }
@@ -93,8 +131,8 @@ export async function saveModel(model: LlamaForCausalLM, dir: string, opts: Save
     out[name] = { shape: [...t.shape], data: await float32Data(t), dtype };
   }
   const cfg = { ...configToJson(model.config), torch_dtype: dtype === 'F32' ? 'float32' : dtype === 'BF16' ? 'bfloat16' : 'float16' };
-  writeFileAtomic(nodePath.join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  safetensors.writeSafetensors(nodePath.join(dir, safetensors.SINGLE_FILE), out, { format: 'pt' });
+  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  safetensors.writeSafetensors(join(dir, safetensors.SINGLE_FILE), out, { format: 'pt' });
 }
 
 /** A tensor's float32 values, without a copy when it is a contiguous CPU float32 tensor. */

@@ -6,7 +6,7 @@
 // `nn.LoRALinear` (see `replaceLinears`).
 import {
   type Generator, type Tensor, addSteering, attention, embedding, full, nn, noGrad,
-  rotaryEmbedding, tensor, triu, ones, cat,
+  rotaryEmbedding, tensor, triu, ones, cat, zeros,
 } from '@kts/tensor';
 import { KVCache } from './cache.ts';
 import { type LlamaConfig, ropeInvFreq } from './config.ts';
@@ -62,7 +62,11 @@ export interface ModelInitOptions {
   device?: string;
   /** Seeded generator for random init (nn defaults: Linear U(±1/√in), Embedding N(0,1), norms 1). */
   generator?: Generator;
-  /** 'empty' skips random init (zeros; used by the loader, which overwrites every weight). */
+  /**
+   * 'empty' skips random init (used by the loader, which overwrites every weight): zeros on the
+   * CPU; on other devices the projections are one-element broadcast placeholders, so loading
+   * never holds a second full-size copy of them (nor a float32 one of float16 weights).
+   */
   init?: 'random' | 'empty';
 }
 
@@ -76,6 +80,7 @@ export function resolveLayer(i: number, n: number): number {
 }
 
 function linear(inF: number, outF: number, o: ModelInitOptions): nn.Linear {
+  if (o.init === 'empty' && o.device && o.device !== 'cpu') return nn.Linear.fromWeight(zeros([1], { device: o.device }).expand([outF, inF]));
   return new nn.Linear(inF, outF, { bias: false, device: o.device, generator: o.init === 'empty' ? ZERO_GENERATOR : o.generator });
 }
 
@@ -200,114 +205,64 @@ export class LlamaForCausalLM extends nn.Module {
     return this;
   }
 
+  /**
+   * The forward pass, step by step as in llama2.c's `forward()`: embed the tokens, run every
+   * decoder layer (then steering, the onResidual hook and capture after it), final RMSNorm,
+   * classifier. Checking the inputs and planning what happens after each layer are helpers below.
+   */
   forward(ids: Tensor, opts: ForwardOptions = {}): LlamaOutput {
-    if (ids.ndim !== 2) throw new Error(`LlamaForCausalLM.forward: ids must be [B, T] int32, got shape [${ids.shape.join(', ')}]`);
-    if (ids.dtype !== 'int32') throw new Error(`LlamaForCausalLM.forward: ids must be int32, got ${ids.dtype}`);
-    const [B, T] = ids.shape as [number, number];
+    const { B, T, past } = checkInputs(ids, opts);
     const n = this.numLayers;
     const cache = opts.cache;
-    const past = cache?.length ?? 0;
-    const am = opts.attentionMask;
-    if (am && (am.ndim !== 2 || am.shape[0] !== B || am.shape[1] !== past + T)) {
-      throw new Error(`LlamaForCausalLM.forward: attentionMask must be [B, Tpast + T] = [${B}, ${past + T}], got [${am.shape.join(', ')}]`);
-    }
-    const { cos, sin } = this.rope(B, T, past, am, opts.positionIds);
-    // Padding: a large finite negative (not −∞), so rows of pure padding stay finite.
-    const mask = am ? am.cast('float32').sub(1).mul(1e30).reshape([B, 1, 1, past + T]) : null;
+    // rotary cos/sin for this call's positions
+    const { cos, sin } = this.rope(B, T, past, opts.attentionMask, opts.positionIds);
+    // additive attention mask over [B, 1, 1, Tpast + T] (null without padding)
+    const mask = paddingMask(opts.attentionMask, B, past + T);
+    // what runs after each layer: steering to add, hidden states to return
+    const steerAt = planSteering(opts.steer, n, B, T, this.device);
+    const captureAt = planCapture(opts.capture, n);
 
-    // Capture and steering plans, per resolved layer.
-    const captureAt = new Map<number, number[]>();
-    for (const l of opts.capture?.layers ?? []) {
-      const r = resolveLayer(l, n);
-      captureAt.set(r, [...(captureAt.get(r) ?? []), l]);
-    }
-    const steerAt = new Map<number, { vectors: Tensor; coeffs: Tensor; mask: Tensor | undefined }[]>();
-    const specs = opts.steer === undefined ? [] : Array.isArray(opts.steer) ? opts.steer : [opts.steer];
-    for (const s of specs) {
-      for (const l of s.layers) {
-        const r = resolveLayer(l, n);
-        let vec: Tensor | undefined;
-        if (s.vectors instanceof Map) {
-          vec = s.vectors.get(r) ?? s.vectors.get(r - n);
-          if (!vec) throw new Error(`steer: no vector for layer ${l} in the per-layer vectors map (keys ${[...s.vectors.keys()].join(', ')})`);
-        } else vec = s.vectors;
-        let coeffs = s.coeffs;
-        if (vec.ndim === 1) vec = vec.reshape([1, vec.shape[0]!]);
-        if (coeffs.ndim === 1) coeffs = coeffs.reshape([coeffs.shape[0]!, 1]);
-        steerAt.set(r, [...(steerAt.get(r) ?? []), { vectors: vec, coeffs, mask: s.mask }]);
-      }
-    }
-    let allMask: Tensor | null = null;
-
+    // copy the token embeddings into h [B, T, D]
     let h = this.model.embed_tokens.forward(ids);
     const hidden = new Map<number, Tensor>();
     for (let i = 0; i < n; i++) {
+      // decoder layer: h += attention(rmsnorm(h)); h += mlp(rmsnorm(h)) (keys/values appended to the cache)
       h = this.model.layers[i]!.forward(h, cos, sin, mask, cache, i);
-      for (const s of steerAt.get(i) ?? []) {
-        const m = s.mask ?? (allMask ??= full([B, T], 1, { device: h.device }));
-        h = addSteering(h, s.vectors, s.coeffs, m);
-      }
-      if (opts.onResidual) {
-        const r = opts.onResidual(i, h);
-        if (r) h = r;
-      }
+      // steering: h += mask · Σ_k coeffs[:, k] · vectors[k]
+      for (const s of steerAt.get(i) ?? []) h = addSteering(h, s.vectors, s.coeffs, s.mask);
+      // the caller's hook may replace h
+      h = opts.onResidual?.(i, h) ?? h;
+      // capture this layer's output (all positions, or the last one)
       const keys = captureAt.get(i);
       if (keys) {
-        const D = h.shape[2]!;
-        const c = opts.capture?.positions === 'last' ? h.narrow(1, T - 1, 1).reshape([B, D]) : h;
+        const c = opts.capture?.positions === 'last' ? h.narrow(1, T - 1, 1).reshape([B, h.shape[2]!]) : h;
         for (const k of keys) hidden.set(k, c);
       }
     }
+    // final rmsnorm (only at the last position when only its logits are wanted)
     if (opts.logits === 'last' && T > 1) h = h.narrow(1, T - 1, 1);
     h = this.model.norm.forward(h);
-    let logits: Tensor;
-    if (this.lm_head) logits = apply(this.lm_head, h);
-    else {
-      const [b, t, d] = h.shape as [number, number, number];
-      const w = this.model.embed_tokens.weight;
-      logits = h.reshape([b * t, d]).matmul(w.transpose(0, 1)).reshape([b, t, w.shape[0]!]);
-    }
+    // classifier into logits (the embedding matrix when the embeddings are tied)
+    const logits = this.lm_head ? apply(this.lm_head, h) : tiedHead(h, this.model.embed_tokens.weight);
     return { logits, hidden, cache };
   }
 
-  /** cos, sin [B | 1, 1, T, headDim] for this call's positions. */
+  /**
+   * cos, sin [B | 1, 1, T, headDim] for this call's positions: consecutive from Tpast when there
+   * are no position ids and no padding (a slice of the cached table); otherwise per-sequence
+   * positions (given, or counted from the mask) — looked up in the table when they are on the
+   * CPU, computed on the device when they are not (no readback).
+   */
   private rope(B: number, T: number, past: number, am: Tensor | undefined, positionIds: Tensor | undefined): { cos: Tensor; sin: Tensor } {
     const Dh = this._config.headDim;
-    let pos: Tensor | null = null; // int32 [B', T]
-    if (positionIds) {
-      pos = positionIds.ndim === 1 ? positionIds.reshape([1, positionIds.shape[0]!]) : positionIds;
-      if (pos.shape[1] !== T || (pos.shape[0] !== B && pos.shape[0] !== 1)) {
-        throw new Error(`LlamaForCausalLM.forward: positionIds must be [B, T] or [T] with T = ${T}, got [${positionIds.shape.join(', ')}]`);
-      }
-      if (pos.dtype !== 'int32') pos = pos.cast('int32');
-    } else if (am) {
-      if (am.device === 'cpu') {
-        const m = am.toArray();
-        const L = past + T;
-        const p = new Int32Array(B * T);
-        for (let b = 0; b < B; b++) {
-          let c = 0;
-          for (let j = 0; j < L; j++) {
-            c += m[b * L + j]! !== 0 ? 1 : 0;
-            if (j >= past) p[b * T + j - past] = Math.max(c - 1, 0);
-          }
-        }
-        pos = tensor(p, [B, T], { device: this.device });
-      } else {
-        // Device-side cumsum: mask [B, L] @ upper-triangular ones [L, L].
-        const L = past + T;
-        const cs = am.cast('float32').matmul(triu(ones([L, L], { device: am.device }))).narrow(1, past, T);
-        const posF = cs.sub(1).maximum(0);
-        return this.ropeFromPositions(posF);
-      }
-    }
-    if (!pos) {
+    if (!positionIds && !am) {
       const tab = this.ropeTable(past + T);
       return {
         cos: tab.cos.narrow(0, past, T).reshape([1, 1, T, Dh]),
         sin: tab.sin.narrow(0, past, T).reshape([1, 1, T, Dh]),
       };
     }
+    const pos = positionIds ? checkPositions(positionIds, B, T) : this.positionsFromMask(am!, past, T);
     if (pos.device !== 'cpu') return this.ropeFromPositions(pos.cast('float32'));
     const pv = pos.toArray();
     let max = 0;
@@ -322,6 +277,30 @@ export class LlamaForCausalLM extends nn.Module {
       cos: embedding(tab.cos, posDev).reshape([Bp, 1, T, Dh]),
       sin: embedding(tab.sin, posDev).reshape([Bp, 1, T, Dh]),
     };
+  }
+
+  /**
+   * Positions [B, T] from a left-padding mask [B, Tpast + T]: cumsum(mask) − 1, clamped at 0, for
+   * the last T columns. A CPU mask is counted here (int32, on the model's device); a device mask
+   * on the device, as mask @ upper-triangular ones (float32).
+   */
+  private positionsFromMask(am: Tensor, past: number, T: number): Tensor {
+    const B = am.shape[0]!;
+    const L = past + T;
+    if (am.device !== 'cpu') {
+      const cs = am.cast('float32').matmul(triu(ones([L, L], { device: am.device }))).narrow(1, past, T);
+      return cs.sub(1).maximum(0);
+    }
+    const m = am.toArray();
+    const p = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      let c = 0;
+      for (let j = 0; j < L; j++) {
+        c += m[b * L + j]! !== 0 ? 1 : 0;
+        if (j >= past) p[b * T + j - past] = Math.max(c - 1, 0);
+      }
+    }
+    return tensor(p, [B, T], { device: this.device });
   }
 
   /** cos/sin from float positions [B, T] with tensor ops (device-agnostic path). */
@@ -365,6 +344,74 @@ export class LlamaForCausalLM extends nn.Module {
     this._rope = table;
     return table;
   }
+}
+
+/** Batch, new tokens and cached tokens of a forward call; throws on ids or a mask of the wrong shape. */
+function checkInputs(ids: Tensor, opts: ForwardOptions): { B: number; T: number; past: number } {
+  if (ids.ndim !== 2) throw new Error(`LlamaForCausalLM.forward: ids must be [B, T] int32, got shape [${ids.shape.join(', ')}]`);
+  if (ids.dtype !== 'int32') throw new Error(`LlamaForCausalLM.forward: ids must be int32, got ${ids.dtype}`);
+  const [B, T] = ids.shape as [number, number];
+  const past = opts.cache?.length ?? 0;
+  const am = opts.attentionMask;
+  if (am && (am.ndim !== 2 || am.shape[0] !== B || am.shape[1] !== past + T)) {
+    throw new Error(`LlamaForCausalLM.forward: attentionMask must be [B, Tpast + T] = [${B}, ${past + T}], got [${am.shape.join(', ')}]`);
+  }
+  return { B, T, past };
+}
+
+/** Position ids as int32 [B | 1, T] (a [T] vector is shared by the batch). */
+function checkPositions(positionIds: Tensor, B: number, T: number): Tensor {
+  const pos = positionIds.ndim === 1 ? positionIds.reshape([1, positionIds.shape[0]!]) : positionIds;
+  if (pos.shape[1] !== T || (pos.shape[0] !== B && pos.shape[0] !== 1)) {
+    throw new Error(`LlamaForCausalLM.forward: positionIds must be [B, T] or [T] with T = ${T}, got [${positionIds.shape.join(', ')}]`);
+  }
+  return pos.dtype === 'int32' ? pos : pos.cast('int32');
+}
+
+/**
+ * The attention mask's additive form [B, 1, 1, L]: 0 at tokens, −1e30 at padding. Finite on
+ * purpose: with −∞ a row of pure padding becomes NaN, which leaks into real rows via 0 · NaN.
+ */
+function paddingMask(am: Tensor | undefined, B: number, L: number): Tensor | null {
+  return am ? am.cast('float32').sub(1).mul(1e30).reshape([B, 1, 1, L]) : null;
+}
+
+/** Steering to add after each (resolved) layer: vectors [K, D] or [B, K, D], coeffs [B, K], mask [B, T]. */
+function planSteering(steer: ForwardOptions['steer'], n: number, B: number, T: number, device: string): Map<number, { vectors: Tensor; coeffs: Tensor; mask: Tensor }[]> {
+  const plan = new Map<number, { vectors: Tensor; coeffs: Tensor; mask: Tensor }[]>();
+  const specs = steer === undefined ? [] : Array.isArray(steer) ? steer : [steer];
+  let allPositions: Tensor | null = null; // the default mask, made once
+  for (const s of specs) {
+    for (const l of s.layers) {
+      const r = resolveLayer(l, n);
+      let vec: Tensor | undefined;
+      if (s.vectors instanceof Map) {
+        vec = s.vectors.get(r) ?? s.vectors.get(r - n);
+        if (!vec) throw new Error(`steer: no vector for layer ${l} in the per-layer vectors map (keys ${[...s.vectors.keys()].join(', ')})`);
+      } else vec = s.vectors;
+      const vectors = vec.ndim === 1 ? vec.reshape([1, vec.shape[0]!]) : vec;
+      const coeffs = s.coeffs.ndim === 1 ? s.coeffs.reshape([s.coeffs.shape[0]!, 1]) : s.coeffs;
+      const mask = s.mask ?? (allPositions ??= full([B, T], 1, { device }));
+      plan.set(r, [...(plan.get(r) ?? []), { vectors, coeffs, mask }]);
+    }
+  }
+  return plan;
+}
+
+/** Which keys of `hidden` each (resolved) layer's output is returned under (the indices as given). */
+function planCapture(capture: ForwardOptions['capture'], n: number): Map<number, number[]> {
+  const plan = new Map<number, number[]>();
+  for (const l of capture?.layers ?? []) {
+    const r = resolveLayer(l, n);
+    plan.set(r, [...(plan.get(r) ?? []), l]);
+  }
+  return plan;
+}
+
+/** Logits with tied embeddings: h [B, T, D] · Wᵀ, W = the embedding matrix [V, D]. */
+function tiedHead(h: Tensor, w: Tensor): Tensor {
+  const [b, t, d] = h.shape as [number, number, number];
+  return h.reshape([b * t, d]).matmul(w.transpose(0, 1)).reshape([b, t, w.shape[0]!]);
 }
 
 const ATTN_LINEARS = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const;

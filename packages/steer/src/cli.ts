@@ -23,7 +23,7 @@ import { suggestedAnswerEval } from './suggested.ts';
 import { readJsonl } from './data.ts';
 import { SteeringVector, checkVectorFits } from './vector.ts';
 import { loadTensors } from '@kts/tensor';
-import { batchSteer } from './eval.ts';
+import { type EvalModel, batchSteer } from './eval.ts';
 import * as experiment from './experiment/index.ts';
 
 const num = (v: string): number => {
@@ -38,10 +38,18 @@ const int = (v: string): number => {
 };
 const numList = (v: string): number[] => v.split(',').map((s) => num(s.trim()));
 
-async function open(dir: string, device: string, adapter?: string): Promise<{ model: LlamaForCausalLM; tok: Tokenizer; deviceName: string }> {
+/** --dtype: 'f16' stores the projection weights as float16 on WebGPU (see loadModel). */
+function weightDtype(flag: string): 'float32' | 'float16' {
+  if (flag === 'f32') return 'float32';
+  if (flag === 'f16') return 'float16';
+  throw new Error(`--dtype must be f32 or f16, got ${flag}`);
+}
+const DTYPE_HELP = 'f32 | f16: f16 stores the projection weights as float16 on WebGPU (half the memory; needs the shader-f16 feature)';
+
+async function open(dir: string, device: string, adapter?: string, dtype = 'f32'): Promise<{ model: LlamaForCausalLM; tok: Tokenizer; deviceName: string }> {
   const choice = await selectDevice(device as 'auto' | 'cpu' | 'webgpu');
   process.stderr.write(`backend: ${choice.description}\n`);
-  const model = await loadModel(dir, { device: choice.device });
+  const model = await loadModel(dir, { device: choice.device, dtype: weightDtype(dtype) });
   const tok = await loadTokenizer(dir);
   if (adapter) loadPeftAdapter(model, adapter);
   return { model, tok, deviceName: choice.device };
@@ -95,8 +103,9 @@ program.command('generate')
   .option('--layers <spec>', 'layers to steer (e.g. 3,4,5 or 2..21; default: the vector\'s layers)')
   .option('--adapter <dir>', 'PEFT LoRA adapter (e.g. from kts train)')
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
-  .action(async (o: { model: string; prompt: string[]; chat: boolean; maxNewTokens: number; temperature: number; topK?: number; topP?: number; seed: number; vector?: string; coeff: number; layers?: string; adapter?: string; device: string }) => {
-    const { model, tok, deviceName } = await open(o.model, o.device, o.adapter);
+  .option('--dtype <t>', DTYPE_HELP, 'f32')
+  .action(async (o: { model: string; prompt: string[]; chat: boolean; maxNewTokens: number; temperature: number; topK?: number; topP?: number; seed: number; vector?: string; coeff: number; layers?: string; adapter?: string; device: string; dtype: string }) => {
+    const { model, tok, deviceName } = await open(o.model, o.device, o.adapter, o.dtype);
     const format = chatFormatterFor(tok);
     const prompts = o.prompt.map((p) => (o.chat ? tokenizeFormatted(tok, formatPair(format, p, '')).ids : tok.encode(p, { bos: true })));
     let steer;
@@ -110,7 +119,7 @@ program.command('generate')
     const t0 = performance.now();
     let count = 0;
     const out = await generate(model, prompts, {
-      maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, steer: steer as never,
+      maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, steer,
       onToken: (_b, id) => {
         count++;
         if (streams) process.stdout.write(streams.push(id));
@@ -146,16 +155,17 @@ program.command('vector')
   .option('--concept-prompt', 'concept data: wrap sentences as "Think about the concept of …"', false)
   .option('--batch-size <n>', 'texts per forward pass', int, 16)
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
+  .option('--dtype <t>', DTYPE_HELP, 'f32')
   .requiredOption('--out <file>', '.gguf (llama.cpp control vector) or .safetensors')
-  .action(async (o: { model: string; data: string; layers: string; method: string; position: string; template: string; concept?: string; conceptPrompt: boolean; batchSize: number; device: string; out: string }) => {
+  .action(async (o: { model: string; data: string; layers: string; method: string; position: string; template: string; concept?: string; conceptPrompt: boolean; batchSize: number; device: string; dtype: string; out: string }) => {
     if (!['mean-diff', 'pca'].includes(o.method)) throw new Error(`--method must be mean-diff or pca, got ${o.method}`);
     if (!['last', 'answer-mean'].includes(o.position)) throw new Error(`--position must be last or answer-mean, got ${o.position}`);
-    const { model, tok, deviceName } = await open(o.model, o.device);
+    const { model, tok, deviceName } = await open(o.model, o.device, undefined, o.dtype);
     const { format, pairs } = loadPairs(o.data, { concept: o.concept, conceptPrompt: o.conceptPrompt });
     const chat = format !== 'pairs' || o.template === 'chat';
     const layers = parseLayers(o.layers, model.numLayers);
     const t0 = performance.now();
-    const v = await extractVector(model as unknown as SteerableModel, tok, pairs, {
+    const v = await extractVector(model, tok, pairs, {
       layers, method: o.method as 'mean-diff' | 'pca', position: o.position as 'last' | 'answer-mean', format: chat ? chatFormatterFor(tok) : null,
       batchSize: o.batchSize, device: deviceName, meta: { model: resolve(o.model), dataHash: dataHash(o.data), data: o.data, layers: layers.join(',') },
     });
@@ -188,9 +198,10 @@ program.command('train')
   .option('--pairs <files>', 'with --reextract-every: the contrast-pair file of each vector, comma-separated, in --vectors order')
   .option('--resume', 'continue from OUT/checkpoint', false)
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
+  .option('--dtype <t>', DTYPE_HELP, 'f32')
   .requiredOption('--out <dir>', 'output folder (checkpoint/, adapter/ in PEFT format, train.json)')
-  .action(async (o: { model: string; vectors: string; data: string; steps: number; rank: number; alpha?: number; targets: string; lr: number; warmup?: number; coeff: number; prob: number; layers?: string; batchSize: number; gradAccum: number; maxTokens: number; seed: number; checkpointEvery: number; reextractEvery: number; pairs?: string; resume: boolean; device: string; out: string }) => {
-    const { model, tok, deviceName } = await open(o.model, o.device);
+  .action(async (o: { model: string; vectors: string; data: string; steps: number; rank: number; alpha?: number; targets: string; lr: number; warmup?: number; coeff: number; prob: number; layers?: string; batchSize: number; gradAccum: number; maxTokens: number; seed: number; checkpointEvery: number; reextractEvery: number; pairs?: string; resume: boolean; device: string; dtype: string; out: string }) => {
+    const { model, tok, deviceName } = await open(o.model, o.device, undefined, o.dtype);
     const vectorFiles = o.vectors.split(',').map((f) => f.trim());
     const vectors = vectorFiles.map((f) => SteeringVector.load(f));
     const layers = o.layers ? parseLayers(o.layers, model.numLayers) : vectors[0]!.layers;
@@ -209,7 +220,7 @@ program.command('train')
     mkdirSync(o.out, { recursive: true });
     const interrupt = onInterrupt('saving a checkpoint after this step');
     const progress = new Progress('kts', o.steps);
-    const result = await trainKTS(model as unknown as SteerableModel, benign, vectors, {
+    const result = await trainKTS(model, benign, vectors, {
       steps: o.steps, rank: o.rank, alpha: o.alpha, targets: o.targets.split(','), lr: o.lr, warmup: o.warmup, coeff: o.coeff, prob: o.prob,
       layers, batchSize: o.batchSize, gradAccum: o.gradAccum, maxTokens: o.maxTokens, seed: o.seed, device: deviceName,
       outDir: o.out, checkpointEvery: o.checkpointEvery, resume: o.resume, reextractEvery: o.reextractEvery, reextract,
@@ -237,9 +248,10 @@ program.command('eval')
   .option('--suggested <file>', 'suggested-answer bias: A/B JSON whose answer_matching_behavior is the correct letter; accuracy with/without a wrong suggestion, unsteered and at the largest coefficient')
   .option('--batch-size <n>', 'texts per forward pass', int, 8)
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
+  .option('--dtype <t>', DTYPE_HELP, 'f32')
   .requiredOption('--out <file>', 'report.json (a .md table and a .svg plot are written beside it)')
-  .action(async (o: { model: string; adapter?: string; vector: string; coeffs: number[]; layers?: string; benign: string; behaviour?: string; continuations: number; suggested?: string; batchSize: number; device: string; out: string }) => {
-    const { model, tok, deviceName } = await open(o.model, o.device);
+  .action(async (o: { model: string; adapter?: string; vector: string; coeffs: number[]; layers?: string; benign: string; behaviour?: string; continuations: number; suggested?: string; batchSize: number; device: string; dtype: string; out: string }) => {
+    const { model, tok, deviceName } = await open(o.model, o.device, undefined, o.dtype);
     const format = chatFormatterFor(tok);
     const v = SteeringVector.load(o.vector);
     const layers = o.layers ? parseLayers(o.layers, model.numLayers) : v.layers;
@@ -253,10 +265,10 @@ program.command('eval')
         ? { kind: 'ab', questions: loadAB(o.behaviour), format, tokenizer: tok }
         : { kind: 'pairs', pairs: loadPairs(o.behaviour).pairs.map((p) => ({ positive: tokenizeFormatted(tok, formatPair(null, p.prompt, p.positive)).ids, negative: tokenizeFormatted(tok, formatPair(null, p.prompt, p.negative)).ids })) };
     }
-    const models = [{ name: 'original', model: model as unknown as SteerableModel, lora: null as ReturnType<typeof loadPeftAdapter> | null }];
+    const models: EvalModel[] = [{ name: 'original', model, lora: null }];
     if (o.adapter) {
-      const kts = await loadModel(o.model, { device: deviceName });
-      models.push({ name: 'kts', model: kts as unknown as SteerableModel, lora: loadPeftAdapter(kts, o.adapter) });
+      const kts = await loadModel(o.model, { device: deviceName, dtype: weightDtype(o.dtype) });
+      models.push({ name: 'kts', model: kts, lora: loadPeftAdapter(kts, o.adapter) });
     }
     const continuationPrompts = benignRecords.slice(0, o.continuations).map((r) => (r.prompt !== undefined ? tokenizeFormatted(tok, formatPair(format, r.prompt, '')).ids : tok.encode(r.text!.split(' ').slice(0, 8).join(' '), { bos: true })));
     const progress = new Progress('eval', models.length * o.coeffs.length);
@@ -290,9 +302,10 @@ program.command('probe')
   .option('--holdout <fraction>', 'share of examples held out for the reported accuracy', num, 0.2)
   .option('--seed <n>', 'seed', int, 0)
   .option('--device <d>', 'auto | cpu | webgpu', 'auto')
+  .option('--dtype <t>', DTYPE_HELP, 'f32')
   .requiredOption('--out <file>', 'probe.json')
-  .action(async (o: { model: string; data: string; layer: number; position: string; holdout: number; seed: number; device: string; out: string }) => {
-    const { model, tok, deviceName } = await open(o.model, o.device);
+  .action(async (o: { model: string; data: string; layer: number; position: string; holdout: number; seed: number; device: string; dtype: string; out: string }) => {
+    const { model, tok, deviceName } = await open(o.model, o.device, undefined, o.dtype);
     const format = chatFormatterFor(tok);
     const examples = readJsonl<{ text?: string; prompt?: string; label?: number }>(o.data).map((r, i) => {
       if (r.label !== 0 && r.label !== 1) throw new Error(`${o.data}:${i + 1}: label must be 0 or 1`);
@@ -303,10 +316,10 @@ program.command('probe')
     const nTest = Math.floor(examples.length * o.holdout);
     const test = examples.filter((_, i) => i % Math.max(1, Math.round(examples.length / Math.max(nTest, 1))) === 0).slice(0, nTest);
     const train = examples.filter((e) => !test.includes(e));
-    const probe = await LinearProbe.train(model as unknown as SteerableModel, tok, train, { layer: o.layer, position: o.position as 'last' | 'mean', seed: o.seed, device: deviceName });
+    const probe = await LinearProbe.train(model, tok, train, { layer: o.layer, position: o.position as 'last' | 'mean', seed: o.seed, device: deviceName });
     probe.save(o.out);
-    const trainAcc = await probe.accuracy(model as unknown as SteerableModel, tok, train, { device: deviceName });
-    const testAcc = test.length ? await probe.accuracy(model as unknown as SteerableModel, tok, test, { device: deviceName }) : null;
+    const trainAcc = await probe.accuracy(model, tok, train, { device: deviceName });
+    const testAcc = test.length ? await probe.accuracy(model, tok, test, { device: deviceName }) : null;
     console.log(JSON.stringify({ out: o.out, layer: o.layer, position: o.position, train: train.length, trainAccuracy: trainAcc, heldOut: test.length, heldOutAccuracy: testAcc }));
     releaseDevice();
   });
@@ -378,6 +391,10 @@ function writeAtomicCopy(from: string, to: string): void {
   copyFileSync(from, tmp);
   renameSync(tmp, to);
 }
+
+// Every command takes --verbose: the `kts` launcher (bin/kts.mjs, @kts/webgpu/quiet) hides Dawn's
+// native start-up warnings unless it is given.
+for (const c of program.commands) c.option('--verbose', "show Dawn's native warnings (or set KTS_DEBUG=1)");
 
 export async function main(argv = process.argv): Promise<void> {
   try {

@@ -1,7 +1,6 @@
 // Datasets: contrast pairs for steering vectors, benign text for KTS and evaluation, and A/B
 // behaviour questions. Each loader names the file and line of any malformed record.
-import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, readFileSync } from '@kts/tensor/host';
 import { Generator } from '@kts/tensor';
 
 /** A contrast pair: the same prompt with a positive and a negative completion (or two texts). */

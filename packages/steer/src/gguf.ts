@@ -8,7 +8,7 @@
 // "l_out"), the same place kts steers for layer k (HF `model.layers[k]`'s output). So kts layer
 // k ↔ `direction.k`, one to one. llama.cpp rejects `direction.0`, so a vector for layer 0
 // cannot be exported (we refuse with an error rather than shift it silently).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from '@kts/tensor/host';
 
 const MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 const VERSION = 3;
@@ -176,7 +176,8 @@ class Reader {
 }
 
 /** Parses a control-vector GGUF (any GGUF with f32 `direction.k` tensors). */
-export function decodeControlVector(bytes: Uint8Array, label = '<memory>'): ControlVectorFile & { raw: Record<string, GgufValue> } {
+export function decodeControlVector(input: Uint8Array, label = '<memory>'): ControlVectorFile & { raw: Record<string, GgufValue> } {
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength); // a Buffer's slice() would not copy
   const r = new Reader(bytes, label);
   if (r.u32() !== MAGIC) throw new Error(`gguf: ${label}: not a GGUF file (bad magic)`);
   const version = r.u32();

@@ -10,8 +10,7 @@
 //   4. loss = KL(steered+LoRA ‖ original), summed over the vocabulary and averaged over
 //      non-padding tokens. (The original code averaged over padding positions too; here padding
 //      is masked out, so the loss does not depend on how a batch happens to be padded.)
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, join, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from '@kts/tensor/host';
 import { Generator, klDivLogits, loadTensors, noGrad, optim, saveTensorsAsync, type Tensor, tensor } from '@kts/tensor';
 import { padBatch } from './batch.ts';
 import { type AttachedLoRA, attachLoRA, loadLoRAStateDict, loraParameters, loraStateDict, setLoRAEnabled } from './lora.ts';

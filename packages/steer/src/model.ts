@@ -1,22 +1,15 @@
-// What steering needs from a model and a tokenizer (structural: @kts/llama's classes fit).
+// What steering needs from a model and a tokenizer. Structural, so @kts/llama's LlamaForCausalLM
+// and tokenizers fit as they are (and a test can pass a stub): a model that generates
+// (`CausalLM`) and returns the hidden states it is asked to capture.
+import type { CausalLM, ForwardOptions, SteerSpec } from '@kts/llama';
 import type { nn, Tensor } from '@kts/tensor';
 
-export interface SteerSpecLike {
-  layers: number[];
-  /** Per-layer directions [K, D] (or one [K, D] / [B, K, D] tensor for every layer). */
-  vectors: Tensor | Map<number, Tensor>;
-  coeffs: Tensor; // [B, K]
-  mask?: Tensor; // [B, T]
-}
+/** Residual-stream steering for one forward pass (@kts/llama's SteerSpec). */
+export type SteerSpecLike = SteerSpec;
+export type ForwardOptionsLike = ForwardOptions;
 
-export interface ForwardOptionsLike {
-  attentionMask?: Tensor;
-  capture?: { layers: number[]; positions?: 'last' | 'all' };
-  steer?: SteerSpecLike | SteerSpecLike[];
-}
-
-export interface SteerableModel extends nn.Module {
-  config: { numHiddenLayers: number; hiddenSize: number; vocabSize: number };
+export interface SteerableModel extends nn.Module, CausalLM {
+  readonly config: { numHiddenLayers: number; hiddenSize: number; vocabSize: number; eosTokenIds: number[] };
   forward(ids: Tensor, opts?: ForwardOptionsLike): { logits: Tensor; hidden: Map<number, Tensor> };
 }
 

@@ -3,7 +3,7 @@
 // standardised features. Used as a pluggable judge and as the gate of classifier-gated steering.
 //
 //   p(label = 1 | text) = σ(w · (h − μ) / σ_h + b),   h = decoder-layer `layer` output.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from '@kts/tensor/host';
 import { Generator, crossEntropy, optim, stack, tensor, zeros } from '@kts/tensor';
 import type { Judge } from './eval.ts';
 import { collectActivations } from './extract.ts';

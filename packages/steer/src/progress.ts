@@ -1,6 +1,6 @@
 // Progress for long jobs: a live bar on a terminal (cli-progress), plain log lines otherwise
-// (CI logs, pipes), both showing step, loss, tokens/s and ETA.
-import cliProgress from 'cli-progress';
+// (CI logs, pipes, a browser's console), both showing step, loss, tokens/s and ETA.
+import { type LiveBar, type ProgressSink, liveBar, progressSink } from '#terminal';
 
 export interface ProgressUpdate {
   loss?: number;
@@ -16,21 +16,15 @@ function eta(seconds: number): string {
 }
 
 export class Progress {
-  private bar: cliProgress.SingleBar | null = null;
+  private readonly bar: LiveBar | null;
+  private readonly sink: ProgressSink;
   private start = performance.now();
   private tokens = 0;
   private lastLine = 0;
 
-  constructor(private readonly label: string, private readonly total: number, private readonly opts: { every?: number; stream?: NodeJS.WriteStream } = {}) {
-    const stream = opts.stream ?? process.stderr;
-    if (stream.isTTY && !process.env.CI) {
-      this.bar = new cliProgress.SingleBar({
-        stream,
-        format: `${label} [{bar}] {value}/{total} | loss {loss} | {tps} tok/s | ETA {eta_formatted}`,
-        hideCursor: true,
-      }, cliProgress.Presets.shades_classic);
-      this.bar.start(total, 0, { loss: '-', tps: '-' });
-    }
+  constructor(private readonly label: string, private readonly total: number, private readonly opts: { every?: number; stream?: ProgressSink } = {}) {
+    this.sink = opts.stream ?? progressSink();
+    this.bar = liveBar(label, total, this.sink);
   }
 
   /** Marks step `done` (1-based) as finished. */
@@ -52,7 +46,7 @@ export class Progress {
       if (u.loss !== undefined) parts.push(`loss ${loss}`);
       if (this.tokens > 0) parts.push(`${tps.toFixed(0)} tok/s`);
       parts.push(`ETA ${eta(left)}`);
-      (this.opts.stream ?? process.stderr).write(`${parts.join(' | ')}${extra}\n`);
+      this.sink.write(`${parts.join(' | ')}${extra}\n`);
     }
   }
 

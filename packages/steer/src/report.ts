@@ -1,6 +1,6 @@
 // Results as people read them: JSON, a Markdown table, and an SVG plot of steering effect
 // against side-effect KL (rendered headless with Vega-Lite, no browser or canvas needed).
-import { writeFileSync, renameSync } from 'node:fs';
+import { renameSync, writeFileSync } from '@kts/tensor/host';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 

@@ -1,6 +1,6 @@
 // A coefficient sweep: for each model (original, KTS) and coefficient, the side effects on
 // benign text and the behaviour the steering is meant to change.
-import { generate, type LlamaForCausalLM, type SteerSpec } from '@kts/llama';
+import { generate } from '@kts/llama';
 import type { ABQuestion } from './data.ts';
 import { type ABResult, type EvalModel, type EvalOptions, abBehaviour, batchSteer, pairLogOdds, sideEffectKL, withAdaptersAsync } from './eval.ts';
 import type { ChatFormatter } from './format.ts';
@@ -34,10 +34,9 @@ async function behaviourScore(m: EvalModel, b: Behaviour, vector: SteeringVector
 
 /** Share of prompts whose greedy continuation differs from the original model's, unsteered. */
 export async function changedContinuations(m: EvalModel, prompts: number[][], vector: SteeringVector, layers: number[], coeff: number, maxNewTokens: number): Promise<number> {
-  const model = m.model as unknown as LlamaForCausalLM;
   const run = (adapters: boolean, c: number) => withAdaptersAsync(m.lora, adapters, () => {
-    const steer = batchSteer(vector, layers, prompts.map(() => c), model.device) as SteerSpec | undefined;
-    return generate(model, prompts, { maxNewTokens, steer, ignoreEos: true });
+    const steer = batchSteer(vector, layers, prompts.map(() => c), m.model.device);
+    return generate(m.model, prompts, { maxNewTokens, steer, ignoreEos: true });
   });
   const base = await run(false, 0);
   const steered = await run(true, coeff);

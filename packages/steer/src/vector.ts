@@ -1,7 +1,8 @@
 // Steering vectors: one direction per layer, with arithmetic, and saved as safetensors (with
 // metadata) or as llama.cpp GGUF control vectors.
-import { loadTensors, saveTensors, tensor, type Tensor } from '@kts/tensor';
-import { readControlVector, writeControlVector } from './gguf.ts';
+import { type FileRef, type Tensor, loadTensorsFromBytes, readFileRef, saveTensors, tensor } from '@kts/tensor';
+import { readFileSync } from '@kts/tensor/host';
+import { decodeControlVector, writeControlVector } from './gguf.ts';
 
 export interface VectorMeta {
   model?: string;
@@ -88,24 +89,60 @@ export class SteeringVector {
     saveTensors(path, tensors, { metadata });
   }
 
+  /** Reads a .gguf control vector or a kts .safetensors vector (by extension). */
   static load(path: string): SteeringVector {
-    if (path.endsWith('.gguf')) {
-      const cv = readControlVector(path);
+    return SteeringVector.fromBytes(readFileSync(path), path, path.endsWith('.gguf') ? 'gguf' : 'safetensors');
+  }
+
+  /** Reads a vector from a URL, a File or bytes (see `FileRef` in @kts/tensor; in Node also a path). */
+  static async loadFrom(ref: FileRef): Promise<SteeringVector> {
+    const { bytes, name } = await readFileRef(ref);
+    return SteeringVector.fromBytes(bytes, name);
+  }
+
+  /**
+   * A vector from a file's bytes: a GGUF control vector (llama.cpp's format) or a kts safetensors
+   * vector (`layer.<i>` tensors); the format is told by the first bytes unless given. `label`
+   * names the file in errors.
+   */
+  static fromBytes(bytes: Uint8Array, label = '<memory>', format: 'gguf' | 'safetensors' = isGguf(bytes) ? 'gguf' : 'safetensors'): SteeringVector {
+    if (format === 'gguf') {
+      const cv = decodeControlVector(bytes, label);
       const meta: VectorMeta = { model: cv.modelHint };
       for (const [k, v] of Object.entries(cv.metadata ?? {})) if (k.startsWith('kts.')) meta[k.slice(4)] = v;
       return new SteeringVector(cv.directions, meta);
     }
-    const { tensors, metadata } = loadTensors(path);
+    const { tensors, metadata } = loadTensorsFromBytes(bytes, {}, label);
     const directions = new Map<number, Float32Array>();
     for (const [name, t] of Object.entries(tensors)) {
       const m = /^layer\.(-?\d+)$/.exec(name);
-      if (!m) throw new Error(`${path}: unexpected tensor '${name}' in a steering-vector file (expected layer.<i>)`);
-      if (t.ndim !== 1) throw new Error(`${path}: tensor '${name}' must be 1-D, got [${t.shape}]`);
+      if (!m) throw new Error(`${label}: unexpected tensor '${name}' in a steering-vector file (expected layer.<i>)`);
+      if (t.ndim !== 1) throw new Error(`${label}: tensor '${name}' must be 1-D, got [${t.shape}]`);
       directions.set(Number(m[1]), t.toArray() as Float32Array);
     }
     const { format: _format, ...meta } = metadata;
     return new SteeringVector(directions, meta);
   }
+
+  /**
+   * Throws a clear error unless this vector fits a model: one width equal to its hidden size, and
+   * layers it has. (Adding a vector of another width would otherwise fail deep in a kernel.)
+   */
+  checkFits(config: { hiddenSize: number; numHiddenLayers: number }, label = 'steering vector'): void {
+    if (this.directions.size === 0) throw new Error(`${label} has no directions`);
+    if (this.dim !== config.hiddenSize) {
+      throw new Error(`${label} has width ${this.dim}, but the model's hidden size is ${config.hiddenSize}: it was made for another model`);
+    }
+    const outside = this.layers.filter((l) => l < 0 || l >= config.numHiddenLayers);
+    if (outside.length) {
+      throw new Error(`${label} steers layer(s) ${outside.join(', ')}, but the model has ${config.numHiddenLayers} layers (0..${config.numHiddenLayers - 1})`);
+    }
+  }
+}
+
+/** GGUF files start with the bytes "GGUF". */
+function isGguf(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x47 && bytes[1] === 0x47 && bytes[2] === 0x55 && bytes[3] === 0x46;
 }
 
 /** Checks that a vector fits a model: every steering layer present and inside the model, and the model's width. `name` (a file) is in the message. */

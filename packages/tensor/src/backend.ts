@@ -7,7 +7,13 @@
 import type { Shape } from './shape.ts';
 import type { Tensor } from './tensor.ts';
 
-export type DType = 'float32' | 'float64' | 'int32';
+/**
+ * Element types. 'float16' is a storage type for frozen weights: only a backend that lists it
+ * (WebGPU on an adapter with shader-f16) stores it; matmul takes it as the B (weight) operand
+ * with float32 accumulation, cast() converts it, and other ops refuse it (cast to float32 first).
+ * It cannot require gradients. Reads return float32 values.
+ */
+export type DType = 'float32' | 'float64' | 'int32' | 'float16';
 export type TypedArray = Float32Array | Float64Array | Int32Array;
 
 /** Backend-owned memory. The CPU backend stores a typed array; WebGPU a GPUBuffer. */

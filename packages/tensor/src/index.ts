@@ -12,7 +12,8 @@ export {
   type FusedOps, type AttentionOptions, registerBackend, getBackend, setDefaultBackend, defaultBackend, UNARY_OPS, BINARY_OPS,
 } from './backend.ts';
 export { cpuBackend, CpuStorage } from './cpu/backend.ts';
-export { setCpuThreads, cpuThreads, stopCpuThreads, cpuThreadStats } from './cpu/threads.ts';
+export { setCpuThreads, cpuThreads, stopCpuThreads, cpuThreadStats } from '#cpu-threads';
+export { setCpuKernels, cpuKernels } from './cpu/wasm/runtime.ts';
 export { tensor, zeros, ones, full, arange, randn, rand, zerosLike, onesLike, type CreateOptions, type RandomOptions } from './creation.ts';
 export { Generator, manualSeed, defaultGenerator } from './random.ts';
 export {
@@ -28,10 +29,14 @@ export { rotaryEmbedding, rotaryComposite } from './fused/rotary.ts';
 export { attention, attentionComposite, repeatKv } from './fused/attention.ts';
 export { klDivLogits, klDivLogitsComposite } from './fused/kl.ts';
 export { crossEntropy, crossEntropyComposite, type CrossEntropyOptions } from './fused/cross-entropy.ts';
-export { addSteering } from './fused/steering.ts';
+export { addSteering, addSteeringComposite } from './fused/steering.ts';
 export { record } from './autograd.ts';
 export * as shapes from './shape.ts';
 export * as nn from './nn.ts';
 export * as optim from './optim.ts';
 export * as safetensors from './safetensors.ts';
-export { saveTensors, saveTensorsAsync, loadTensors } from './io.ts';
+export { saveTensors, saveTensorsAsync, loadTensors, loadTensorsFromBytes } from './io.ts';
+export {
+  type FileSource, type FileMap, type Files, type FileRef, FileLoadError, fileSource, urlFiles, memoryFiles, dirFiles, pathIn,
+  readRequired, readJson, readFileRef,
+} from './files.ts';

@@ -1,9 +1,9 @@
 // Tensors ⇄ safetensors files (the raw format code is in safetensors.ts).
 import * as ops from './ops.ts';
-import { openCheckpoint, openSafetensors, writeSafetensors, type StDtype, type WritableTensor } from './safetensors.ts';
+import { openCheckpoint, openSafetensors, parseSafetensors, writeSafetensors, type SafetensorsReader, type StDtype, type WritableTensor } from './safetensors.ts';
 import type { Tensor } from './tensor.ts';
 import type { TypedArray } from './backend.ts';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from '#host';
 
 export interface SaveOptions {
   metadata?: Record<string, string>;
@@ -44,7 +44,16 @@ export interface LoadOptions {
  * only the requested tensors' bytes are read. F16/BF16 decode to float32, integers to int32.
  */
 export function loadTensors(path: string, opts: LoadOptions = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  const reader = existsSync(path) && statSync(path).isDirectory() ? openCheckpoint(path) : openSafetensors(path);
+  return readTensors(existsSync(path) && statSync(path).isDirectory() ? openCheckpoint(path) : openSafetensors(path), opts);
+}
+
+/** loadTensors for the bytes of a safetensors file (fetched, dropped, or read by other means). */
+export function loadTensorsFromBytes(bytes: Uint8Array, opts: LoadOptions = {}, label = '<memory>'): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  return readTensors(parseSafetensors(bytes, label), opts);
+}
+
+/** The tensors of an open reader (closed afterwards). */
+function readTensors(reader: SafetensorsReader, opts: LoadOptions): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   try {
     const tensors: Record<string, Tensor> = {};
     for (const name of opts.names ?? reader.names()) {

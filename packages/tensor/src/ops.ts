@@ -45,7 +45,8 @@ export function fromTyped(data: TypedArray, shape: Shape, opts?: CreateOptions):
   const dtype = opts?.dtype ?? (data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : 'float32');
   checkDtype(b, dtype);
   if (data.length !== numel(shape)) throw new Error(`tensor: ${data.length} values do not fill shape ${shapeStr(shape)}`);
-  const typed = dtype === 'int32' ? Int32Array.from(data) : hostArray(dtype, data.length, opts);
+  // float16 travels as float32 values; the backend converts on upload.
+  const typed = dtype === 'int32' ? Int32Array.from(data) : hostArray(dtype === 'float64' ? 'float64' : 'float32', data.length, opts);
   if (dtype !== 'int32') typed.set(data);
   return finish(fromStorage(b, b.fromArray(typed, dtype), shape), opts);
 }
@@ -84,6 +85,7 @@ function sameDevice(op: string, ...ts: Tensor[]): void {
 export function promote(...dtypes: DType[]): DType {
   if (dtypes.includes('float64')) return 'float64';
   if (dtypes.includes('float32')) return 'float32';
+  if (dtypes.includes('float16')) return 'float16';
   return 'int32';
 }
 
@@ -286,9 +288,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw new Error(`matmul: inner dimensions differ: ${shapeStr(a.shape)} @ ${shapeStr(b.shape)} (${K} vs ${b2.shape[b2.ndim - 2]})`);
   }
   const batch = broadcastShapes('matmul (batch dims)', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
-  const dtype = promote(a.dtype, b.dtype);
+  // A float16 B (a weight) stays float16: the backend multiplies it with float32 accumulation.
+  const dtype = promote(a.dtype, b.dtype === 'float16' ? 'float32' : b.dtype);
   const ae = cast(a2, dtype).expand([...batch, ...a2.shape.slice(-2)]);
-  const bee = cast(b2, dtype).expand([...batch, ...b2.shape.slice(-2)]);
+  const bee = (b.dtype === 'float16' && dtype === 'float32' ? b2 : cast(b2, dtype)).expand([...batch, ...b2.shape.slice(-2)]);
   let out = matmulCore(ae, bee);
   if (a.ndim === 1) out = out.squeeze(-2);
   if (b.ndim === 1) out = out.squeeze(-1);

@@ -12,9 +12,9 @@
  * anything is allocated, so malformed files produce a SafetensorsError instead
  * of a crash, a hang or a huge allocation.
  */
-import fs from 'node:fs';
-import nodePath from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { fs } from '#host';
+import { dirname, join, randomBytes } from '#host';
+import { type FileSource, pathIn, readJson } from './files.ts';
 
 export type StDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'U8' | 'F64';
 export type RawData = Float32Array | Float64Array | Int32Array | Uint8Array | BigInt64Array;
@@ -634,7 +634,8 @@ export function openSafetensors(path: string): SafetensorsReader {
 
 /** Reader over an in-memory file. Returned arrays are copies, never views of `bytes`. */
 export function parseSafetensors(bytes: Uint8Array, label = '<memory>'): SafetensorsReader {
-  return makeReader(label, memorySource(bytes));
+  // A plain view: a Node Buffer's slice() would alias its (possibly pooled) memory instead of copying.
+  return makeReader(label, memorySource(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
 }
 
 /** Read some (default: all) tensors of a file, or of a checkpoint directory / index. */
@@ -661,8 +662,8 @@ export const SINGLE_FILE = 'model.safetensors';
  */
 export function openSafetensorsIndex(dirOrIndexPath: string): SafetensorsReader {
   let indexPath = dirOrIndexPath;
-  if (fs.existsSync(indexPath) && fs.statSync(indexPath).isDirectory()) indexPath = nodePath.join(indexPath, INDEX_FILE);
-  const dir = nodePath.dirname(indexPath);
+  if (fs.existsSync(indexPath) && fs.statSync(indexPath).isDirectory()) indexPath = join(indexPath, INDEX_FILE);
+  const dir = dirname(indexPath);
 
   let size: number;
   try {
@@ -677,6 +678,22 @@ export function openSafetensorsIndex(dirOrIndexPath: string): SafetensorsReader 
   } catch (err) {
     fail(indexPath, `index is not valid JSON: ${(err as Error).message}`);
   }
+  const index = parseIndex(indexPath, json);
+  const missing = index.files.filter((f) => !fs.existsSync(join(dir, f)));
+  if (missing.length) fail(indexPath, `missing shard file(s): ${missing.map((f) => join(dir, f)).join(', ')}`);
+  return shardedReader(indexPath, index, (file) => openSafetensors(join(dir, file)));
+}
+
+interface ShardIndex {
+  metadata: Record<string, string>;
+  /** Tensor name → shard file name. */
+  shardOf: Map<string, string>;
+  /** Shard file names, each once. */
+  files: string[];
+}
+
+/** Validates an HF `model.safetensors.index.json` object. */
+function parseIndex(indexPath: string, json: unknown): ShardIndex {
   if (!isPlainObject(json)) fail(indexPath, 'index must be a JSON object');
   const weightMap = json.weight_map;
   if (!isPlainObject(weightMap)) fail(indexPath, 'index has no "weight_map" object');
@@ -690,14 +707,17 @@ export function openSafetensorsIndex(dirOrIndexPath: string): SafetensorsReader 
 
   const shardOf = new Map<string, string>();
   for (const [name, file] of Object.entries(weightMap)) {
-    if (typeof file !== 'string' || file === '' || file === '.' || file === '..' || nodePath.basename(file) !== file) {
+    if (typeof file !== 'string' || file === '' || file === '.' || file === '..' || file.includes('/')) {
       fail(indexPath, `tensor "${name}": weight_map entry must be a shard file name in the same directory, got ${describe(file)}`);
     }
     shardOf.set(name, file);
   }
-  const missing = [...new Set(shardOf.values())].filter((f) => !fs.existsSync(nodePath.join(dir, f)));
-  if (missing.length) fail(indexPath, `missing shard file(s): ${missing.map((f) => nodePath.join(dir, f)).join(', ')}`);
+  return { metadata, shardOf, files: [...new Set(shardOf.values())] };
+}
 
+/** One reader over the shards of an index; `open(file)` opens a shard on first use. */
+function shardedReader(indexPath: string, index: ShardIndex, open: (file: string) => SafetensorsReader): SafetensorsReader {
+  const { metadata, shardOf } = index;
   const shards = new Map<string, SafetensorsReader>();
   const names = [...shardOf.keys()].sort();
   const locate = (name: string): [SafetensorsReader, string] => {
@@ -705,7 +725,7 @@ export function openSafetensorsIndex(dirOrIndexPath: string): SafetensorsReader 
     if (file === undefined) fail(indexPath, `no tensor named "${name}" in weight_map`);
     let shard = shards.get(file);
     if (!shard) {
-      shard = openSafetensors(nodePath.join(dir, file));
+      shard = open(file);
       shards.set(file, shard);
     }
     if (!shard.has(name)) fail(shard.path, `tensor "${name}": listed in ${indexPath} but not present in this shard`);
@@ -743,15 +763,35 @@ export function openSafetensorsIndex(dirOrIndexPath: string): SafetensorsReader 
 }
 
 /**
+ * A checkpoint from any FileSource (a folder URL, dropped files, a folder on disk): its
+ * `model.safetensors`, or its index and every shard, read into memory.
+ */
+export async function fetchCheckpoint(files: FileSource): Promise<SafetensorsReader> {
+  const single = await files.read(SINGLE_FILE);
+  if (single) return parseSafetensors(single, pathIn(files, SINGLE_FILE));
+  const indexPath = pathIn(files, INDEX_FILE);
+  const json = await readJson(files, INDEX_FILE);
+  if (json === null) fail(files.name, `no ${SINGLE_FILE} or ${INDEX_FILE}`);
+  const index = parseIndex(indexPath, json);
+  const shards = new Map<string, Uint8Array>();
+  for (const file of index.files) {
+    const bytes = await files.read(file);
+    if (!bytes) fail(indexPath, `missing shard file ${pathIn(files, file)}`);
+    shards.set(file, bytes);
+  }
+  return shardedReader(indexPath, index, (file) => parseSafetensors(shards.get(file)!, pathIn(files, file)));
+}
+
+/**
  * Open a checkpoint: a directory holding `model.safetensors` or
  * `model.safetensors.index.json`, or a direct path to either kind of file.
  */
 export function openCheckpoint(dir: string): SafetensorsReader {
   if (!fs.existsSync(dir)) fail(dir, 'no such file or directory');
   if (!fs.statSync(dir).isDirectory()) return dir.endsWith('.json') ? openSafetensorsIndex(dir) : openSafetensors(dir);
-  const single = nodePath.join(dir, SINGLE_FILE);
+  const single = join(dir, SINGLE_FILE);
   if (fs.existsSync(single)) return openSafetensors(single);
-  const index = nodePath.join(dir, INDEX_FILE);
+  const index = join(dir, INDEX_FILE);
   if (fs.existsSync(index)) return openSafetensorsIndex(index);
   fail(dir, `no ${SINGLE_FILE} or ${INDEX_FILE} in this directory`);
 }

@@ -95,6 +95,7 @@ export class Tensor implements View {
   }
   requiresGrad_(flag = true): this {
     if (flag && this.dtype === 'int32') throw new Error('requiresGrad_: only floating-point tensors can require gradients');
+    if (flag && this.dtype === 'float16') throw new Error('requiresGrad_: float16 is a storage type for frozen weights; trainable tensors must be float32');
     this.requiresGrad = flag;
     return this;
   }

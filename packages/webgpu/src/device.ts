@@ -1,43 +1,52 @@
 /**
- * WebGPU device singleton for Node (Dawn via the `webgpu` npm package).
+ * The WebGPU device singleton: Dawn in Node, `navigator.gpu` in a browser. How the adapter is
+ * found differs per host (./gpu/node.ts, ./gpu/browser.ts, chosen by package.json "imports":
+ * "#gpu"); everything after that — limits, features, error capture, hooks — is shared here.
  *
- * Adapter selection:
- *   1. `create([])` + `requestAdapter()` — a real GPU (Vulkan/Metal/D3D12).
- *   2. Fallback: `create(['backend=opengles'])` + `requestAdapter({ featureLevel: 'compatibility' })`
- *      with `EGL_PLATFORM=surfaceless`. On machines without a GPU this is Mesa's CPU
- *      rasteriser (llvmpipe) through Dawn's OpenGL ES backend. (Dawn refuses Mesa's
- *      Vulkan CPU driver, lavapipe.)
- *
- * When `process.env.CI === 'true'` and neither path yields an adapter, `getDevice()`
- * throws: tests must never silently skip GPU coverage in CI.
+ * When `CI=true` (Node) and no adapter is found, `getDevice()` throws: tests must never
+ * silently skip GPU coverage in CI.
  *
  * Dawn quirk: the object returned by `create()` and the adapter must stay reachable
  * while the device lives (Dawn crashes at random if they are garbage-collected), so
  * they are held in module-level variables. Node will not exit while they are alive:
  * call `destroyDevice()` when done (tests: in `after()`).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { create, globals } from 'webgpu';
+/// <reference types="@webgpu/types" preserve="true" />
+import { env } from '@kts/tensor/host';
+import { type Backend, NO_ADAPTER_HINT, findAdapter } from '#gpu';
 
-// GPUBufferUsage, GPUMapMode, GPUShaderStage ... as globals.
-Object.assign(globalThis, globals);
-
-export type Backend = 'default' | 'opengles';
+export type { Backend };
 
 export interface AdapterInfoSummary {
   vendor: string;
   architecture: string;
   device: string;
   description: string;
-  /** Which `create()` path produced the adapter. */
+  /** Which path produced the adapter: Dawn's default or OpenGL ES `create()`, or a browser's navigator.gpu. */
   backend: Backend;
   /** Adapter feature level requested ('core' for a real GPU, 'compatibility' for GL ES). */
   featureLevel: 'core' | 'compatibility';
-  /** Mesa's CPU renderer (no GPU): slow dispatches, no f16. */
+  /** A CPU implementation offered as a fallback (e.g. Chrome's SwiftShader). */
+  isFallback: boolean;
+  /** Mesa's CPU renderer (no GPU): slow dispatches, no f16 on its OpenGL ES path. */
   isLlvmpipe: boolean;
+  /**
+   * A CPU renderer: llvmpipe (OpenGL ES or Vulkan, i.e. lavapipe), SwiftShader, or any adapter Dawn
+   * marks as a fallback adapter. Selects the 'llvmpipe' kernel family (see kernelFamily()).
+   */
+  software: boolean;
+  /** Subgroup sizes the adapter reports (0 when it has no `subgroups` feature). */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+  /**
+   * The kernels' subgroup reductions may run: the device has `subgroups` and, checked once by a
+   * probe dispatch, its subgroups are consecutive runs of local_invocation_index (WGSL does not
+   * promise that; the reductions use slot = index / subgroup size).
+   */
+  subgroupReductions: boolean;
   /** llvmpipe only: 32-bit SIMD lanes per invocation batch (8 at 256-bit, 16 at 512-bit); else 0. */
   simdLanes: number;
-  /** Dawn flags passed to create(). */
+  /** Dawn flags passed to create() (none in a browser). */
   flags: string[];
   features: string[];
   /** Limits of the created device (we request the adapter's maxima). */
@@ -58,7 +67,6 @@ let adapterRef: GPUAdapter | null = null;
 let deviceRef: GPUDevice | null = null;
 let devicePromise: Promise<GPUDevice> | null = null;
 let infoRef: AdapterInfoSummary | null = null;
-let lastFlags: string[] = [];
 const pendingErrors: Error[] = [];
 const destroyHooks = new Set<() => void>();
 const flushHooks = new Set<() => void>();
@@ -84,99 +92,21 @@ const LIMIT_NAMES = [
 function readLimits(l: GPUSupportedLimits): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of LIMIT_NAMES) {
-    const v = (l as unknown as Record<string, unknown>)[k];
+    const v: unknown = Reflect.get(l, k);
     if (typeof v === 'number') out[k] = v;
   }
   return out;
 }
 
-/** True when no GPU render node exists (Linux): the GL ES path then is Mesa's llvmpipe. */
-function softwareOnly(): boolean {
-  if (process.platform !== 'linux') return false;
-  try {
-    return !existsSync('/dev/dri') || !readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
-  } catch {
-    return true;
-  }
-}
-
-function cpuHasAvx512(): boolean {
-  try {
-    return /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Settings for the llvmpipe fallback (only when the variables are not already set):
- * - LP_NATIVE_VECTOR_WIDTH=512 on AVX-512 CPUs: 16 SIMD lanes instead of 8 (matmul +~10 %).
- * - Dawn's Tint robustness transform is disabled (`disable_robustness`): llvmpipe already
- *   bounds-checks every SSBO access (out-of-bounds loads return 0, stores are dropped), and the
- *   extra index clamping cost ~30 % in matmul. KTS_WEBGPU_ROBUSTNESS=1 keeps it.
- */
-function llvmpipeFlags(): string[] {
-  if (!softwareOnly()) return [];
-  if (process.env.LP_NATIVE_VECTOR_WIDTH === undefined && cpuHasAvx512()) {
-    process.env.LP_NATIVE_VECTOR_WIDTH = '512';
-  }
-  return process.env.KTS_WEBGPU_ROBUSTNESS === '1' ? [] : ['enable-dawn-features=disable_robustness'];
-}
-
-/** Extra Dawn flags from KTS_WEBGPU_FLAGS (comma-separated, e.g. 'enable-dawn-features=...'). */
-function extraFlags(): string[] {
-  const f = process.env.KTS_WEBGPU_FLAGS;
-  return f ? f.split(/\s+/).filter((x) => x.length > 0) : [];
-}
-
-/** Merges `enable-dawn-features=` lists (Dawn keeps only the last occurrence of a flag). */
-function mergeFlags(...lists: string[][]): string[] {
-  const feats: string[] = [];
-  const other: string[] = [];
-  for (const f of lists.flat()) {
-    const m = /^enable-dawn-features=(.*)$/.exec(f);
-    if (m) feats.push(...m[1]!.split(',').filter((x) => x.length > 0));
-    else other.push(f);
-  }
-  return feats.length > 0 ? [...other, `enable-dawn-features=${[...new Set(feats)].join(',')}`] : other;
-}
-
-async function tryAdapter(
-  backend: Backend,
-): Promise<{ gpu: GPU; adapter: GPUAdapter } | null> {
-  if (backend === 'opengles') {
-    if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
-    lastFlags = ['backend=opengles', ...mergeFlags(llvmpipeFlags(), extraFlags())];
-    const gpu = create(lastFlags);
-    const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' });
-    return adapter ? { gpu, adapter } : null;
-  }
-  lastFlags = extraFlags();
-  const gpu = create(lastFlags);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  return adapter ? { gpu, adapter } : null;
-}
-
 async function initDevice(): Promise<GPUDevice> {
-  let found: { gpu: GPU; adapter: GPUAdapter } | null = null;
-  let backend: Backend = 'default';
-  const forced = process.env.KTS_WEBGPU_BACKEND; // 'opengles' forces the fallback path
-  if (forced !== 'opengles') found = await tryAdapter('default');
+  const found = await findAdapter();
   if (!found) {
-    backend = 'opengles';
-    found = await tryAdapter('opengles');
+    const msg = `WebGPU: no adapter found (${NO_ADAPTER_HINT})`;
+    throw new WebGPUError(env('CI') === 'true' ? `${msg} — required in CI` : msg);
   }
-  if (!found) {
-    const msg =
-      'WebGPU: no adapter found (tried the default Dawn backends and the OpenGL ES fallback ' +
-      'with EGL_PLATFORM=surfaceless; on Linux without a GPU install libegl1 libegl-mesa0 ' +
-      'libgles2 libgl1-mesa-dri)';
-    throw new WebGPUError(process.env.CI === 'true' ? `${msg} — required in CI` : msg);
-  }
-  const { gpu, adapter } = found;
+  const { gpu, adapter, backend } = found;
   gpuRef = gpu;
   adapterRef = adapter;
-  const usedFlags = lastFlags;
 
   // Ask for the adapter's maxima: defaults are much lower (e.g. 16 KiB workgroup
   // memory and 128 invocations per workgroup instead of 32 KiB / 1024 on llvmpipe).
@@ -185,8 +115,10 @@ async function initDevice(): Promise<GPUDevice> {
     if (k.startsWith('min')) continue; // alignments: keep defaults
     requiredLimits[k] = v;
   }
+  // Optional features the kernels specialise on: f16 weight storage (kernels/matmul-tiled.wgsl)
+  // and subgroup reductions (kernels/rows.wgsl).
   const requiredFeatures: GPUFeatureName[] = [];
-  if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  for (const f of ['shader-f16', 'subgroups'] as const) if (adapter.features.has(f)) requiredFeatures.push(f);
   const device = await adapter.requestDevice({
     requiredLimits,
     requiredFeatures,
@@ -210,22 +142,66 @@ async function initDevice(): Promise<GPUDevice> {
   const ai = adapter.info;
   const description = ai.description ?? '';
   const devName = ai.device ?? '';
-  const isLlvmpipe = /llvmpipe/i.test(`${devName} ${description} ${ai.vendor} ${ai.architecture}`);
+  const names = `${devName} ${description} ${ai.vendor} ${ai.architecture}`;
+  const isLlvmpipe = /llvmpipe/i.test(names);
+  // Newer than the GPUAdapterInfo type (subgroup sizes).
+  const infoNumber = (k: string): number => Number(Reflect.get(ai, k) ?? 0);
+  const hasSubgroups = device.features.has('subgroups');
   infoRef = {
     vendor: ai.vendor ?? '',
     architecture: ai.architecture ?? '',
     device: devName,
     description,
     backend,
-    featureLevel: backend === 'opengles' ? 'compatibility' : 'core',
+    featureLevel: found.featureLevel,
+    isFallback: ai.isFallbackAdapter === true,
     isLlvmpipe,
+    software: isLlvmpipe || /swiftshader/i.test(names) || ai.isFallbackAdapter === true,
+    subgroupMinSize: hasSubgroups ? infoNumber('subgroupMinSize') : 0,
+    subgroupMaxSize: hasSubgroups ? infoNumber('subgroupMaxSize') : 0,
+    subgroupReductions: false,
     simdLanes: isLlvmpipe ? Number(/(\d+)-bits/.exec(devName)?.[1] ?? 256) / 32 : 0,
-    flags: usedFlags,
+    flags: found.flags,
     features: [...device.features].map(String).sort(),
     limits: readLimits(device.limits),
   };
+  infoRef.subgroupReductions = hasSubgroups && (await subgroupsAreContiguous(device));
   deviceRef = device;
   return device;
+}
+
+/** Probe: 256 invocations record whether subgroup_invocation_id == index % subgroup_size. */
+async function subgroupsAreContiguous(device: GPUDevice): Promise<boolean> {
+  const n = 256;
+  const code = `enable subgroups;
+@group(0) @binding(0) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(${n}) fn main(@builtin(local_invocation_index) i: u32,
+    @builtin(subgroup_invocation_id) s: u32, @builtin(subgroup_size) sz: u32) {
+  out[i] = select(0u, sz, s == i % sz);
+}`;
+  const buf = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }));
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    enc.copyBufferToBuffer(buf, 0, read, 0, n * 4);
+    device.queue.submit([enc.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const sizes = new Uint32Array(read.getMappedRange().slice(0));
+    read.unmap();
+    const sz = sizes[0]!;
+    return sz > 0 && (sz & (sz - 1)) === 0 && sizes.every((v) => v === sz);
+  } catch {
+    return false;
+  } finally {
+    buf.destroy();
+    read.destroy();
+  }
 }
 
 function runDestroyHooks(): void {
@@ -272,6 +248,50 @@ export function hasDevice(): boolean {
 export function adapterInfo(): AdapterInfoSummary {
   if (!infoRef) throw new WebGPUError('WebGPU: adapterInfo() called before getDevice() resolved');
   return infoRef;
+}
+
+// ---- kernel family -----------------------------------------------------------------------------
+
+/**
+ * Which variant of each hot kernel runs: 'llvmpipe' — kernels tuned for CPU renderers (per-lane
+ * register tiles, no workgroup memory; also used on SwiftShader) — or 'gpu' — workgroup-memory
+ * tiles, wide workgroups and subgroup reductions for real GPUs. Chosen by the adapter
+ * (`adapterInfo().software`); `KTS_WEBGPU_KERNELS=gpu|llvmpipe` or setKernelFamily() force one
+ * (tests force 'gpu' on llvmpipe so that the GPU variants run in CI).
+ */
+export type KernelFamily = 'llvmpipe' | 'gpu';
+let familyOverride: KernelFamily | null = null;
+
+export function kernelFamily(): KernelFamily {
+  if (familyOverride) return familyOverride;
+  const forced = env('KTS_WEBGPU_KERNELS');
+  if (forced === 'gpu' || forced === 'llvmpipe') return forced;
+  if (forced !== undefined && forced !== '' && forced !== 'auto') {
+    throw new WebGPUError(`KTS_WEBGPU_KERNELS must be 'gpu', 'llvmpipe' or 'auto', got '${forced}'`);
+  }
+  return adapterInfo().software ? 'llvmpipe' : 'gpu';
+}
+
+/** Forces a kernel family (null: back to KTS_WEBGPU_KERNELS / the adapter's). Returns the previous override. */
+export function setKernelFamily(family: KernelFamily | null): KernelFamily | null {
+  const prev = familyOverride;
+  familyOverride = family;
+  return prev;
+}
+
+/** Whether the device was created with an optional feature (e.g. 'shader-f16', 'subgroups'). */
+export function hasFeature(name: string): boolean {
+  return deviceRef !== null && deviceRef.features.has(name);
+}
+
+/** Throws the clear message for float16 storage on an adapter without shader-f16. */
+export function requireF16(what: string): void {
+  if (hasFeature('shader-f16')) return;
+  const name = infoRef ? (infoRef.device || infoRef.description || infoRef.vendor).replace(/-+$/, '') : 'this adapter';
+  throw new WebGPUError(
+    `${what}: float16 storage needs the WebGPU feature 'shader-f16', which ${name} does not have; use float32 ` +
+      `(e.g. loadModel without dtype 'float16' / the CLI without --dtype f16)`,
+  );
 }
 
 /** Destroys the device and drops the Dawn references so Node can exit. Safe to call twice. */

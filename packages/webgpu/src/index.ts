@@ -9,7 +9,7 @@
 import { registerBackend } from '@kts/tensor';
 import { adapterInfo, destroyDevice, getDevice, hasDevice } from './device.ts';
 import { getPool } from './pool.ts';
-import { flush, getBatch } from './kernel.ts';
+import { flush, getBatch } from './dispatch.ts';
 import { webgpuBackend } from './backend.ts';
 
 /** Gets the device, registers the 'webgpu' backend and returns a one-line description. */
@@ -48,6 +48,7 @@ export function shutdownWebGPU(): void {
 export { webgpuBackend, WebGPUStorage, webgpuDebug, gcPolicy, collectGarbage, checkIndexErrors } from './backend.ts';
 export {
   getDevice, currentDevice, hasDevice, adapterInfo, destroyDevice, checkStorageBufferSize, checkWorkgroupLimits,
+  kernelFamily, setKernelFamily, hasFeature, requireF16, type KernelFamily,
   throwPendingErrors, onDeviceDestroyed, WebGPUError, type AdapterInfoSummary,
 } from './device.ts';
 export {
@@ -55,7 +56,8 @@ export {
   type PoolStats,
 } from './pool.ts';
 export { getPipeline, getPipelineAsync, pipelineCacheStats } from './pipelines.ts';
-export { Batch, getBatch, currentBatch, dispatch, flush, packUniforms, type DispatchSpec, type Binding } from './kernel.ts';
+export { Batch, getBatch, currentBatch, dispatch, flush, packUniforms, type DispatchSpec, type Binding } from './dispatch.ts';
 export { matmul, matmulSpec, planMatmul, type MatmulShape } from './kernels/matmul.ts';
 export { elementwise, elementwiseSource } from './kernels/elementwise.ts';
 export { reduceRows } from './kernels/reduce.ts';
+export { DawnWarningFilter } from './dawn-warnings.ts';

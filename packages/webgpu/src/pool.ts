@@ -198,6 +198,9 @@ function writeShared(buf: GPUBuffer, bufferOffset: number, data: ArrayBufferView
   }
 }
 
+/** Whether memory is a SharedArrayBuffer (a page that is not cross-origin isolated has no such type). */
+const isShared = (b: ArrayBufferLike): boolean => typeof SharedArrayBuffer !== 'undefined' && b instanceof SharedArrayBuffer;
+
 /**
  * queue.writeBuffer, after flushing recorded-but-unsubmitted dispatches (which would otherwise
  * observe the new contents, since writeBuffer executes before the next submit).
@@ -210,7 +213,7 @@ export function writeBuffer(
 ): void {
   runFlushHooks();
   if (ArrayBuffer.isView(data)) {
-    if (data.buffer instanceof SharedArrayBuffer) writeShared(buf, bufferOffset, data, device);
+    if (isShared(data.buffer)) writeShared(buf, bufferOffset, data, device);
     else device.queue.writeBuffer(buf, bufferOffset, data.buffer, data.byteOffset, data.byteLength);
   } else {
     device.queue.writeBuffer(buf, bufferOffset, data);

@@ -1,23 +1,28 @@
-// The plain-TypeScript CPU backend: typed arrays and the primitive ops of backend.ts.
+// The CPU backend: typed arrays and the primitive ops of backend.ts. float32 work goes to the
+// WebAssembly SIMD kernels (wasm/, kernels/*.wat) where they cover it; the plain-TypeScript loops
+// here are the reference, the fallback, and everything with KTS_CPU_KERNELS=js.
 import type { Backend, BinaryOp, DType, ReduceOp, Storage, TypedArray, UnaryOp, View } from '../backend.ts';
 import { contiguousStrides, isContiguous, numel, shapeStr, type Shape } from '../shape.ts';
 import { assignStrided, elementwise, type StridedInput } from './elementwise.ts';
 import { matmulStrided } from './matmul.ts';
-import { allocFloat, matmulParallel } from './threads.ts';
+import { allocOutput } from './alloc.ts';
+import { CpuStorage } from './storage.ts';
+import { allocFloat, matmulParallel } from '#cpu-threads';
+import { fusedOps } from './fused.ts';
+import { elementwiseWasm, type ElementwiseOp } from './wasm/elementwise.ts';
+import { matmulWasm } from './wasm/matmul.ts';
+import { reduceWasm } from './wasm/reduce.ts';
+import { wasmRuntime } from './wasm/runtime.ts';
 
-export class CpuStorage implements Storage {
-  readonly backend = 'cpu';
-  constructor(readonly dtype: DType, readonly data: TypedArray) {}
-  get length(): number {
-    return this.data.length;
-  }
-}
+export { CpuStorage };
 
-/** Large float arrays come on SharedArrayBuffers so matmul workers can read them (threads.ts). */
+/** Float arrays come on the WebAssembly heap or SharedArrayBuffers so kernels and workers can use them (alloc.ts). */
 export function allocTyped(dtype: DType, n: number): TypedArray {
   if (dtype === 'int32') return new Int32Array(n);
+  if (dtype === 'float16') throw new Error('the cpu backend does not store float16 (a WebGPU storage type for weights); use float32');
   return allocFloat(dtype, n);
 }
+
 
 const UNARY: Record<UnaryOp, string> = {
   neg: '-a',
@@ -61,6 +66,17 @@ function map(expr: string, shape: Shape, inputs: View[], dtype: DType): CpuStora
   return new CpuStorage(dtype, out);
 }
 
+/** An elementwise op on the kernels when they cover it (float32 in and out), else the TypeScript loop. */
+function mapOp(e: ElementwiseOp, expr: string, shape: Shape, inputs: View[], dtype: DType): CpuStorage {
+  const rt = dtype === 'float32' ? wasmRuntime() : null;
+  const data = inputs.map((v) => (v.storage as CpuStorage).data);
+  if (rt && data.every((d) => d instanceof Float32Array)) {
+    const out = elementwiseWasm(rt, e, shape, inputs.map((v, k) => ({ data: data[k] as Float32Array, offset: v.offset, shape: v.shape, strides: v.strides })));
+    if (out) return new CpuStorage(dtype, out);
+  }
+  return map(expr, shape, inputs, dtype);
+}
+
 /** The view's elements as a contiguous typed array, copying only when needed. */
 function contiguousData(v: View): TypedArray {
   const d = (v.storage as CpuStorage).data;
@@ -70,6 +86,9 @@ function contiguousData(v: View): TypedArray {
 }
 
 function reduce(op: ReduceOp, x: View, axes: readonly number[], dtype: DType): CpuStorage {
+  const rt = dtype === 'float32' ? wasmRuntime() : null;
+  const fast = rt && reduceWasm(rt, op, x, axes);
+  if (fast) return new CpuStorage(dtype, fast);
   // Move reduced axes last, so each output element reduces one contiguous run of R values.
   const keep = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const order = [...keep, ...axes];
@@ -114,9 +133,10 @@ function matmul(a: View, b: View, dtype: DType): CpuStorage {
   const N = b.shape[nd - 1]!;
   const batchShape = a.shape.slice(0, nd - 2);
   const nb = numel(batchShape);
-  const out = allocTyped(dtype, nb * M * N);
   const A = (a.storage as CpuStorage).data as Float32Array | Float64Array;
   const B = (b.storage as CpuStorage).data as Float32Array | Float64Array;
+  const rt = dtype === 'float32' && A instanceof Float32Array && B instanceof Float32Array ? wasmRuntime() : null;
+  const out = rt ? allocOutput(nb * M * N) : allocTyped(dtype, nb * M * N);
   const C = out as Float32Array | Float64Array;
   const items: [number, number, number][] = [];
   const idx = new Array<number>(batchShape.length).fill(0);
@@ -134,6 +154,14 @@ function matmul(a: View, b: View, dtype: DType): CpuStorage {
     }
   }
   const [ars, acs, brs, bcs] = [a.strides[nd - 2]!, a.strides[nd - 1]!, b.strides[nd - 2]!, b.strides[nd - 1]!];
+  if (rt && K === 0) {
+    out.fill(0);
+    return new CpuStorage(dtype, out);
+  }
+  const operand = (v: View, data: Float32Array | Float64Array) => ({ data: data as Float32Array, offset: v.offset, shape: v.shape, strides: v.strides });
+  if (rt && C instanceof Float32Array && M * N > 0 && matmulWasm(rt, { a: operand(a, A), b: operand(b, B), items, M, N, K }, C)) {
+    return new CpuStorage(dtype, out);
+  }
   if (!matmulParallel(A, ars, acs, B, brs, bcs, C, items, M, N, K)) {
     for (const [ao, bo, co] of items) matmulStrided(A, ao, ars, acs, B, bo, brs, bcs, C, co, M, N, K);
   }
@@ -194,15 +222,33 @@ export const cpuBackend: Backend = {
   fromArray: (data, dtype) => new CpuStorage(dtype, data),
   hostArray: allocFloat,
   full: (n, value, dtype) => new CpuStorage(dtype, allocTyped(dtype, n).fill(value)),
-  read: async (v, dtype) => cpuBackend.readSync!(v, dtype),
-  readSync: (v, dtype) => map('a', v.shape, [v], dtype).data,
-  copy: (x, dtype) => map('a', x.shape, [x], dtype),
-  unary: (op, x, dtype) => map(UNARY[op], x.shape, [x], dtype),
-  binary: (op, a, b, dtype) => map(BINARY[op], a.shape, [a, b], dtype),
-  where: (c, a, b, dtype) => map('a !== 0 ? b : c', c.shape, [c, a, b], dtype),
+  read: async (v, dtype) => {
+    const out = cpuBackend.readSync!(v, dtype);
+    await wasmRuntime()?.heap.settle(); // an await point where heap blocks of dead tensors come back
+    return out;
+  },
+  readSync: (v, dtype) => {
+    // the caller keeps this array: an ordinary one, not a block of the kernels' heap
+    const out = dtype === 'int32' ? new Int32Array(numel(v.shape)) : dtype === 'float32' ? new Float32Array(numel(v.shape)) : new Float64Array(numel(v.shape));
+    elementwise('a', out, v.shape, [input(v)]);
+    return out;
+  },
+  copy: (x, dtype) => mapOp({ kind: 'unary', op: 'copy' }, 'a', x.shape, [x], dtype),
+  unary: (op, x, dtype) => mapOp({ kind: 'unary', op }, UNARY[op], x.shape, [x], dtype),
+  binary: (op, a, b, dtype) => mapOp({ kind: 'binary', op }, BINARY[op], a.shape, [a, b], dtype),
+  where: (c, a, b, dtype) => mapOp({ kind: 'where' }, 'a !== 0 ? b : c', c.shape, [c, a, b], dtype),
   reduce,
   matmul,
   gather,
   scatterAdd,
   assign: (dst, src) => assignStrided(input(dst), input(src), dst.shape),
+  /** The kernels' fused ops while they are on (KTS_CPU_KERNELS=js: none, the composites run). */
+  get fused() {
+    return wasmRuntime() ? fusedOps : undefined;
+  },
+  /** Returns a heap block now (the front end promises the storage is no longer used). */
+  dispose: (s) => {
+    const d = (s as CpuStorage).data;
+    if (d instanceof Float32Array) wasmRuntime()?.heap.dispose(d);
+  },
 };

@@ -18,8 +18,11 @@ export function addSteering(h: Tensor, vectors: Tensor, coeffs: Tensor, mask: Te
   if (h.ndim !== 3 || coeffs.ndim !== 2 || coeffs.shape[0] !== B || !vOk || mask.shape[0] !== B || mask.shape[1] !== T) {
     throw new Error(`addSteering: shapes h ${shapeStr(h.shape)}, vectors ${shapeStr(vectors.shape)}, coeffs ${shapeStr(coeffs.shape)}, mask ${shapeStr(mask.shape)} do not fit [B,T,D], [K,D]|[B,K,D], [B,K], [B,T]`);
   }
-  const fused = h.backend.fused?.addSteering;
-  if (fused) return fused(h, vectors, coeffs, mask);
+  return (h.backend.fused?.addSteering ?? addSteeringComposite)(h, vectors, coeffs, mask);
+}
+
+/** addSteering from primitives (definition and fallback of fused kernels). */
+export function addSteeringComposite(h: Tensor, vectors: Tensor, coeffs: Tensor, mask: Tensor): Tensor {
   const delta = coeffs.unsqueeze(-1).mul(vectors).sum(-2); // [B, D]
   return h.add(mask.cast(h.dtype).unsqueeze(-1).mul(delta.unsqueeze(1)));
 }

@@ -1,5 +1,5 @@
 // Fused Tensor-level ops of the WebGPU backend (the `fused` member of webgpuBackend): each op
-// takes and returns Tensors on 'webgpu', runs one or a few fused kernels from /kernels/fused-*,
+// takes and returns Tensors on 'webgpu', runs one or a few kernels from /kernels (softmax, rmsnorm, attention-*, …),
 // and records its own autograd node whose backward also runs fused kernels.
 //
 // The composite definitions in packages/tensor/src/{functional,attention}.ts are the spec; the
@@ -14,20 +14,20 @@
 // needed); attention takes q/k/v as strided views (d contiguous) so a narrowed KV cache or a
 // transposed q is not copied, and masks / cos / sin tables as broadcast views.
 import {
-  attentionComposite, cat, crossEntropyComposite, fromStorage, klDivLogitsComposite, logSoftmaxComposite, noGrad, record, rmsNormComposite,
+  addSteeringComposite, attentionComposite, cat, crossEntropyComposite, fromStorage, klDivLogitsComposite, logSoftmaxComposite, noGrad, record, rmsNormComposite,
   rotaryComposite, shapes, softmaxComposite, sumTo,
   type AttentionOptions, type FusedOps, type Tensor,
 } from '@kts/tensor';
 import { allocStorage, asStorage } from '../ops/storage.ts';
-import { currentBatch } from '../kernel.ts';
-import { attentionBackward, attentionForward, planAttention, type AttentionShape, type Layout3 } from '../kernels/fused-attention.ts';
-import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../kernels/fused-softmax.ts';
-import { rmsNormBackward, rmsNormForward } from '../kernels/fused-rmsnorm.ts';
-import { klBackward, klForward } from '../kernels/fused-kl.ts';
-import { crossEntropyBackward, crossEntropyForward } from '../kernels/fused-cross-entropy.ts';
-import { steeringBackward, steeringForward, type SteeringShape } from '../kernels/fused-steering.ts';
-import { rotaryBackward, rotaryForward, type RotaryShape, type TableLayout } from '../kernels/fused-rotary.ts';
-import { adamwUpdate, type AdamWParams } from '../kernels/fused-adamw.ts';
+import { currentBatch } from '../dispatch.ts';
+import { attentionBackward, attentionForward, checkAttentionShape, type AttentionShape, type Layout3 } from '../kernels/attention.ts';
+import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../kernels/softmax.ts';
+import { rmsNormBackward, rmsNormForward } from '../kernels/rmsnorm.ts';
+import { klBackward, klForward } from '../kernels/kl.ts';
+import { crossEntropyBackward, crossEntropyForward } from '../kernels/cross-entropy.ts';
+import { steeringBackward, steeringForward, type SteeringShape } from '../kernels/steering.ts';
+import { rotaryBackward, rotaryForward, type RotaryShape, type TableLayout } from '../kernels/rotary.ts';
+import { adamwUpdate, type AdamWParams } from '../kernels/adamw.ts';
 
 const buf = (t: Tensor): GPUBuffer => asStorage(t.storage).buffer;
 
@@ -171,7 +171,7 @@ function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {})
     B, H, Hkv, Tq, Tk, D, causal: !!opts.causal, scale: opts.scale ?? 1 / Math.sqrt(D),
     q: layout3(qv)!, k: layout3(kv)!, v: layout3(vv)!, mask: maskLayout,
   };
-  planAttention(shape); // validates before allocating
+  checkAttentionShape(shape); // validates before allocating
   const o = alloc(q, [B, H, Tq, D]);
   const l = alloc(q, [B, H, Tq]);
   const mb = mv ? buf(mv) : null;
@@ -227,10 +227,7 @@ function crossEntropyLogits(logits: Tensor, targets: Tensor, ignoreIndex: number
 function addSteering(h: Tensor, vectors: Tensor, coeffs: Tensor, mask: Tensor): Tensor {
   const [B, T, D] = h.shape as [number, number, number];
   const K = coeffs.shape[1]!;
-  if (h.size === 0 || K === 0 || !isF32(h, vectors, coeffs) || B > 65535 || K > 65535) {
-    const delta = coeffs.unsqueeze(-1).mul(vectors).sum(-2);
-    return h.add(mask.cast(h.dtype).unsqueeze(-1).mul(delta.unsqueeze(1)));
-  }
+  if (h.size === 0 || K === 0 || !isF32(h, vectors, coeffs) || B > 65535 || K > 65535) return addSteeringComposite(h, vectors, coeffs, mask);
   const s: SteeringShape = { B, T, D, K, perSequence: vectors.ndim === 3 };
   const hc = f32(h);
   const vc = f32(vectors);

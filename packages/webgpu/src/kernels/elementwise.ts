@@ -14,11 +14,12 @@
 import { wgsl } from '@kts/kernels';
 import { shapes } from '@kts/tensor';
 import { WebGPUError } from '../device.ts';
-import { currentBatch, type Batch } from '../kernel.ts';
+import { currentBatch, type Batch } from '../dispatch.ts';
 
 export const ELEMENTWISE_WGSL: string = wgsl['elementwise'];
 
-export type WType = 'f32' | 'i32';
+/** Element types; 'f16' (float16 storage) needs the device feature shader-f16. */
+export type WType = 'f32' | 'i32' | 'f16';
 export const EW_MAX_DIMS = 8;
 export const EW_WORKGROUP = 256;
 
@@ -123,7 +124,8 @@ export function elementwiseSource(expr: string, out: WType, inputs: readonly WTy
     .filter(([name]) => expr.includes(name))
     .map(([, src]) => src)
     .join('\n\n');
-  return ELEMENTWISE_WGSL.replace('__DECLS__', decls)
+  const f16 = out === 'f16' || inputs.includes('f16') ? 'enable f16;\n' : '';
+  return f16 + ELEMENTWISE_WGSL.replace('__DECLS__', decls)
     .replace('__UB__', String(inputs.length + 1))
     .replace('__HELPERS__', helpers)
     .replace('__LOADS__', loads)

@@ -7,7 +7,7 @@
  */
 import { wgsl } from '@kts/kernels';
 import { WebGPUError } from '../device.ts';
-import { currentBatch, type Batch } from '../kernel.ts';
+import { currentBatch, type Batch } from '../dispatch.ts';
 import { grid1d, type WType } from './elementwise.ts';
 
 export const GATHER_WGSL: string = wgsl['gather'];

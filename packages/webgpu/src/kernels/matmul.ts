@@ -1,12 +1,17 @@
 /**
  * Loader and dispatch helper for kernels/matmul.wgsl (batched f32 C = A·B or A·Bᵀ), and for
  * kernels/matmul-packed.wgsl, which `matmul()` picks instead on llvmpipe for large vec4 shapes
- * (usePackedMatmul). See the WGSL headers for layouts, tiling and measured numbers.
+ * (usePackedMatmul). See the WGSL headers for layouts and tiling.
  */
 import { wgsl } from '@kts/kernels';
-import { adapterInfo, checkStorageBufferSize, WebGPUError } from '../device.ts';
-import { currentBatch, type Batch, type DispatchSpec } from '../kernel.ts';
+import { adapterInfo, checkStorageBufferSize, currentDevice, kernelFamily, WebGPUError } from '../device.ts';
+import { currentBatch, type Batch, type DispatchSpec } from '../dispatch.ts';
 import { STORAGE_USAGE } from '../pool.ts';
+import { GEMV_MAX_ROWS, matmulGemv } from './matmul-gemv.ts';
+import { checkMatmulBuffers, matmulLayout, type MatmulLayout, type MatmulShape } from './matmul-shape.ts';
+import { matmulTiled } from './matmul-tiled.ts';
+
+export type { MatmulShape } from './matmul-shape.ts';
 
 export const MATMUL_WGSL: string = wgsl['matmul'];
 export const MATMUL_PACKED_WGSL: string = wgsl['matmul-packed'];
@@ -15,31 +20,12 @@ export const MATMUL_PACKED_WGSL: string = wgsl['matmul-packed'];
 export const MATMUL_TILE_M = 16;
 export const MATMUL_TILE_N_PER_LANE = 16;
 
-export interface MatmulShape {
-  M: number;
-  N: number;
-  K: number;
-  /** false: B is [K,N] (C = A·B); true: B is [N,K] (C = A·Bᵀ). */
-  transB?: boolean;
-  /** Batch dims [outer, inner] (or one number = [1, n]); default [1, 1]. */
-  batch?: number | readonly [number, number];
-  /** Element offsets of batch entry 0 in each buffer. */
-  aOffset?: number;
-  bOffset?: number;
-  cOffset?: number;
-  /** Batch strides in elements [outer, inner]; default contiguous. Use 0 to broadcast. */
-  aStrides?: readonly [number, number];
-  bStrides?: readonly [number, number];
-  cStrides?: readonly [number, number];
-}
-
 export interface MatmulPlan {
   entryPoint: 'main_vec4' | 'main_vec4_row' | 'main_scalar';
   constants: { WG_X: number; TRANS_B: number };
   workgroups: [number, number, number];
   uniforms: Uint32Array;
-  /** The shape's defaults resolved: inner batch dim, element offsets and [outer, inner] batch strides. */
-  layout: { b1: number; aOff: number; bOff: number; cOff: number; aS: readonly [number, number]; bS: readonly [number, number]; cS: readonly [number, number] };
+  layout: MatmulLayout;
   /** Minimum element counts each buffer must hold. */
   aElems: number;
   bElems: number;
@@ -52,45 +38,24 @@ export function matmulWorkgroupWidth(): number {
   return info.isLlvmpipe ? Math.max(4, info.simdLanes || 8) : 64;
 }
 
-function maxIndex(off: number, strides: readonly [number, number], b0: number, b1: number, span: number): number {
-  return off + (b0 - 1) * strides[0] + (b1 - 1) * strides[1] + span;
-}
-
-/** Validates a shape and computes entry point, constants, workgroups and uniforms. */
+/** Plans matmul.wgsl (version 1, the CPU-renderer kernel): entry point, constants, workgroups. */
 export function planMatmul(s: MatmulShape, wgX = matmulWorkgroupWidth()): MatmulPlan {
   const { M, N, K } = s;
-  for (const [n, v] of Object.entries({ M, N, K })) {
-    if (!Number.isInteger(v) || v < 1) throw new WebGPUError(`matmul: ${n} must be a positive integer, got ${v}`);
-  }
-  const [b0, b1] = typeof s.batch === 'number' ? [1, s.batch] : (s.batch ?? [1, 1]);
-  if (!(b0 >= 1 && b1 >= 1) || !Number.isInteger(b0) || !Number.isInteger(b1)) {
-    throw new WebGPUError(`matmul: invalid batch [${b0}, ${b1}]`);
-  }
-  if (b0 * b1 > 65535) throw new WebGPUError(`matmul: batch ${b0 * b1} exceeds 65535 workgroups in z`);
-  const transB = s.transB ?? false;
-  const aS = s.aStrides ?? [b1 * M * K, M * K];
-  const bS = s.bStrides ?? [b1 * K * N, K * N];
-  const cS = s.cStrides ?? [b1 * M * N, M * N];
-  const aOff = s.aOffset ?? 0;
-  const bOff = s.bOffset ?? 0;
-  const cOff = s.cOffset ?? 0;
-  const all = [aOff, bOff, cOff, ...aS, ...bS, ...cS];
-  if (all.some((v) => !Number.isInteger(v) || v < 0)) throw new WebGPUError('matmul: offsets/strides must be integers ≥ 0');
-  const vec4 = K % 4 === 0 && N % 4 === 0 && all.every((v) => v % 4 === 0);
+  const l = matmulLayout(s);
+  const vec4 = K % 4 === 0 && N % 4 === 0 && l.aligned4;
   const gx = Math.ceil(M / MATMUL_TILE_M);
   // main_vec4: 16 columns per invocation; main_scalar: 4.
   const gy = Math.ceil(N / ((vec4 ? MATMUL_TILE_N_PER_LANE : 4) * wgX));
   if (gx > 65535 || gy > 65535) throw new WebGPUError(`matmul: grid [${gx}, ${gy}] exceeds 65535 workgroups`);
-  const uniforms = new Uint32Array([M, N, K, b1, aOff, bOff, cOff, 0, aS[0], aS[1], bS[0], bS[1], cS[0], cS[1], 0, 0]);
   return {
     entryPoint: vec4 ? (M === 1 ? 'main_vec4_row' : 'main_vec4') : 'main_scalar',
-    constants: { WG_X: wgX, TRANS_B: transB ? 1 : 0 },
-    workgroups: [gx, gy, b0 * b1],
-    uniforms,
-    layout: { b1, aOff, bOff, cOff, aS, bS, cS },
-    aElems: maxIndex(aOff, aS, b0, b1, M * K),
-    bElems: maxIndex(bOff, bS, b0, b1, K * N),
-    cElems: maxIndex(cOff, cS, b0, b1, M * N),
+    constants: { WG_X: wgX, TRANS_B: s.transB ? 1 : 0 },
+    workgroups: [gx, gy, l.b0 * l.b1],
+    uniforms: l.uniforms,
+    layout: l,
+    aElems: l.aElems,
+    bElems: l.bElems,
+    cElems: l.cElems,
   };
 }
 
@@ -102,10 +67,9 @@ const UNIFORM_BIT = 0x0040; // GPUBufferUsage.UNIFORM
 /**
  * Whether matmul-packed.wgsl serves this shape: only on llvmpipe (a real GPU loads storage
  * buffers fast and would only pay the extra dispatches), only on the vec4 path, and only when each
- * of its dispatches (16 rows × N × a K chunk) does enough work to hide llvmpipe's ~37 µs
- * per-dispatch cost and its pack pass: 16·N·min(K,1024) ≥ 2^23 multiply-adds (N ≥ 512 at K ≥ 1024).
- * Measured on the 2-core EPYC, same runs: 1024³ 41-42 GFLOP/s vs 34-35 for main_vec4; 512×4096×4096
- * (transposed B, 4 K chunks) 45 vs 41; 512³ would be slower (30-32 vs 35), hence the threshold.
+ * of its dispatches (16 rows × N × a K chunk) does enough work to hide llvmpipe's fixed
+ * per-dispatch cost and its pack pass: 16·N·min(K,1024) ≥ 2^23 multiply-adds (N ≥ 512 at K ≥ 1024);
+ * below that main_vec4 is faster (bench/results/llvmpipe-tuning.md).
  */
 export function usePackedMatmul(s: MatmulShape, plan: MatmulPlan, device: GPUDevice): boolean {
   if (plan.entryPoint !== 'main_vec4' || !adapterInfo().isLlvmpipe || s.M < 16) return false;
@@ -117,11 +81,11 @@ export function usePackedMatmul(s: MatmulShape, plan: MatmulPlan, device: GPUDev
 }
 
 /**
- * Records the packed path: one pack_a dispatch, then one main_packed dispatch per block (see
- * matmul-packed.wgsl). The packed buffer goes back to the pool at once: later users of it are
- * recorded after these dispatches, and the queue runs them in order.
+ * Records the packed path (version 2): one pack_a dispatch, then one main_packed dispatch per
+ * block (see matmul-packed.wgsl). The packed buffer goes back to the pool at once: later users of
+ * it are recorded after these dispatches, and the queue runs them in order.
  */
-function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, plan: MatmulPlan, batch: Batch): void {
+export function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, plan: MatmulPlan = planMatmul(s), batch: Batch = currentBatch()): void {
   const { M, N, K } = s;
   const { b1, aOff, bOff, cOff, aS: [aS0, aS1], bS: [bS0, bS1], cS: [cS0, cS1] } = plan.layout;
   const nb = plan.workgroups[2];
@@ -181,16 +145,7 @@ function matmulPacked(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: MatmulShape, 
 
 /** Dispatch spec for C = A·B(ᵀ) on buffers a, b, c (checks buffer sizes). */
 export function matmulSpec(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, shape: MatmulShape, plan = planMatmul(shape)): DispatchSpec {
-  const need: [string, GPUBuffer, number][] = [
-    ['A', a, plan.aElems],
-    ['B', b, plan.bElems],
-    ['C', c, plan.cElems],
-  ];
-  for (const [name, buf, elems] of need) {
-    if (buf.size < elems * 4) {
-      throw new WebGPUError(`matmul: buffer ${name} has ${buf.size} bytes, needs ${elems * 4}`);
-    }
-  }
+  checkMatmulBuffers(a, b, c, plan.layout);
   return {
     code: MATMUL_WGSL,
     entryPoint: plan.entryPoint,
@@ -202,8 +157,30 @@ export function matmulSpec(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, shape: Matm
   };
 }
 
+/**
+ * The matmul kernel versions, in the order they were written (the harness, `npm run kernel --
+ * matmul --version N`, runs any of them):
+ *   1  matmul.wgsl         CPU renderers: per-lane 16×16 register tiles, no workgroup memory
+ *   2  matmul-packed.wgsl  llvmpipe, large shapes: A through 64 KiB uniform windows
+ *   3  matmul-tiled.wgsl   GPUs: workgroup-memory tiles, 8×8 / 4×4 register blocks, f16 B
+ *   4  matmul-gemv.wgsl    GPUs, M ≤ 8: B read once, coalesced, over many workgroups
+ */
+export type MatmulVersion = 1 | 2 | 3 | 4;
+
+/** The version matmul() runs for a shape: by kernel family (f16 B always takes the GPU kernels). */
+export function matmulVersion(shape: MatmulShape, device: GPUDevice = currentDevice()): MatmulVersion {
+  if (shape.bF16 || kernelFamily() === 'gpu') return shape.M <= GEMV_MAX_ROWS ? 4 : 3;
+  return usePackedMatmul(shape, planMatmul(shape), device) ? 2 : 1;
+}
+
 /** Records C = A·B(ᵀ) on `batch` (default: the shared batch). Submit with flush()/read. */
 export function matmul(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, shape: MatmulShape, batch: Batch = currentBatch()): void {
+  const v = matmulVersion(shape, batch.device);
+  if (v === 4) return matmulGemv(a, b, c, shape, batch);
+  if (v === 3) {
+    matmulTiled(a, b, c, shape, batch);
+    return;
+  }
   const plan = planMatmul(shape);
   const spec = matmulSpec(a, b, c, shape, plan); // also checks the buffer sizes
   if (usePackedMatmul(shape, plan, batch.device)) matmulPacked(a, b, c, shape, plan, batch);

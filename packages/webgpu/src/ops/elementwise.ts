@@ -120,9 +120,9 @@ export function full(length: number, value: number, dtype: DType): WebGPUStorage
   const t = wtype(dtype);
   const out = allocStorage(length, dtype);
   let bits: number;
-  if (t === 'f32') bits = new Uint32Array(new Float32Array([value]).buffer)[0]!;
-  else bits = value | 0;
-  elementwise('bitcast<__TO__>(p.bits)', [length], { buffer: out.buffer, type: t, offset: 0, strides: [1] }, [], {
+  if (t === 'i32') bits = value | 0;
+  else bits = new Uint32Array(new Float32Array([value]).buffer)[0]!;
+  elementwise(t === 'f16' ? 'f16(bitcast<f32>(p.bits))' : 'bitcast<__TO__>(p.bits)', [length], { buffer: out.buffer, type: t, offset: 0, strides: [1] }, [], {
     bits,
     label: 'full',
   });

@@ -1,8 +1,10 @@
-// Batched matmul on WebGPU through the matmul kernel (src/kernels/matmul.ts):
+// Batched matmul on WebGPU through the matmul kernels (src/kernels/matmul.ts picks one):
 // a [...batch, M, K] · b [...batch, K, N] with arbitrary strides.
 // - A must be row-major within a batch entry; otherwise it is copied (only its distinct batch
 //   entries: stride-0 broadcast dims stay broadcast).
 // - B: row-major [K,N] → NN; a transposed view (contiguous [N,K]) → the NT variant; else copied.
+//   A float16 B (weights) is read as f16 by the kernels (accumulation in f32); when it must be
+//   copied, the copy is float32.
 // - Batch dims are collapsed; ≤ 2 go to the kernel's [outer, inner] batch strides (0 =
 //   broadcast), further leading dims loop on the host.
 import type { DType, View } from '@kts/tensor';
@@ -16,6 +18,8 @@ interface Operand {
   offset: number;
   batchStrides: number[];
   trans: boolean;
+  /** The buffer holds f16 elements. */
+  f16: boolean;
   tmp: WebGPUStorage | null;
 }
 
@@ -33,14 +37,14 @@ function compact(v: View, nb: number): Operand {
     strides[i] = bStrides[i] === 0 || cshape[i] === 1 ? 0 : s;
     s *= cshape[i]!;
   }
-  return { buffer: tmp.buffer, offset: 0, batchStrides: strides, trans: false, tmp };
+  return { buffer: tmp.buffer, offset: 0, batchStrides: strides, trans: false, f16: false, tmp };
 }
 
 function prepA(a: View, nb: number, M: number, K: number): Operand {
   const rs = a.strides[nb]!;
   const cs = a.strides[nb + 1]!;
-  if ((K === 1 || cs === 1) && (M === 1 || rs === K)) {
-    return { buffer: asStorage(a.storage).buffer, offset: a.offset, batchStrides: a.strides.slice(0, nb), trans: false, tmp: null };
+  if ((K === 1 || cs === 1) && (M === 1 || rs === K) && a.storage.dtype !== 'float16') {
+    return { buffer: asStorage(a.storage).buffer, offset: a.offset, batchStrides: a.strides.slice(0, nb), trans: false, f16: false, tmp: null };
   }
   return compact(a, nb);
 }
@@ -48,12 +52,14 @@ function prepA(a: View, nb: number, M: number, K: number): Operand {
 function prepB(b: View, nb: number, K: number, N: number): Operand {
   const rs = b.strides[nb]!; // along K
   const cs = b.strides[nb + 1]!; // along N
-  const buffer = asStorage(b.storage).buffer;
+  const storage = asStorage(b.storage);
+  const buffer = storage.buffer;
+  const f16 = storage.dtype === 'float16';
   if ((N === 1 || cs === 1) && (K === 1 || rs === N)) {
-    return { buffer, offset: b.offset, batchStrides: b.strides.slice(0, nb), trans: false, tmp: null };
+    return { buffer, offset: b.offset, batchStrides: b.strides.slice(0, nb), trans: false, f16, tmp: null };
   }
   if ((K === 1 || rs === 1) && (N === 1 || cs === K)) {
-    return { buffer, offset: b.offset, batchStrides: b.strides.slice(0, nb), trans: true, tmp: null };
+    return { buffer, offset: b.offset, batchStrides: b.strides.slice(0, nb), trans: true, f16, tmp: null };
   }
   return compact(b, nb);
 }
@@ -97,6 +103,7 @@ export function matmul(a: View, b: View, dtype: DType): WebGPUStorage {
       N,
       K,
       transB: B.trans,
+      bF16: B.f16,
       batch: [b0, b1],
       aOffset: A.offset + off(as),
       bOffset: B.offset + off(bs),

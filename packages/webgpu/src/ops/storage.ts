@@ -2,10 +2,9 @@
 // for storages that were garbage-collected without dispose (autograd temporaries), by a
 // FinalizationRegistry. Optional GC pressure: when the pool's bytes in use grow past a
 // threshold since the last collection, a full GC is requested (V8 cannot see GPU memory).
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { DType, Storage } from '@kts/tensor';
-import { currentDevice, hasDevice, WebGPUError } from '../device.ts';
+import { gcFunction as getGc } from '@kts/tensor/host';
+import { currentDevice, hasDevice, requireF16, WebGPUError } from '../device.ts';
 import { currentPool, type BufferPool } from '../pool.ts';
 import { elementwise, type WType } from '../kernels/elementwise.ts';
 
@@ -38,7 +37,16 @@ const registry = new FinalizationRegistry<Handle>((h) => {
 export function wtype(dtype: DType): WType {
   if (dtype === 'float32') return 'f32';
   if (dtype === 'int32') return 'i32';
-  throw new WebGPUError(`the webgpu backend does not support ${dtype} (supports float32, int32)`);
+  if (dtype === 'float16') {
+    requireF16('webgpu');
+    return 'f16';
+  }
+  throw new WebGPUError(`the webgpu backend does not support ${dtype} (supports float32, int32, float16 with shader-f16)`);
+}
+
+/** Bytes of a buffer holding `length` elements of `type` (at least 4, a multiple of 4). */
+export function storageBytes(length: number, type: WType): number {
+  return Math.max(4, Math.ceil((length * (type === 'f16' ? 2 : 4)) / 4) * 4);
 }
 
 export class WebGPUStorage implements Storage {
@@ -73,20 +81,6 @@ export function asStorage(s: Storage): WebGPUStorage {
 }
 
 // ---- GC pressure ---------------------------------------------------------------------------
-
-let gcFn: (() => void) | null | undefined;
-function getGc(): (() => void) | null {
-  if (gcFn !== undefined) return gcFn;
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (typeof g === 'function') return (gcFn = g);
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    gcFn = vm.runInNewContext('gc') as () => void;
-  } catch {
-    gcFn = null;
-  }
-  return gcFn;
-}
 
 export const gcPolicy = {
   /** Request a full GC when bytes in use grew by this much since the last one (0 = never). */
@@ -123,12 +117,12 @@ export function allocStorage(length: number, dtype: DType): WebGPUStorage {
   currentDevice(); // clear error when there is no device (lost / not initialised)
   const pool = currentPool();
   maybeCollect(pool);
-  const buf = pool.acquire(Math.max(4, length * 4));
+  const buf = pool.acquire(storageBytes(length, type));
   const handle: Handle = { buf, pool };
   const s = new WebGPUStorage(dtype, length, handle);
   registry.register(s, handle, s);
   if (debug.poison && length > 0) {
-    elementwise('bitcast<__TO__>(p.bits)'.replace('__TO__', type), [length], { buffer: buf, type, offset: 0, strides: [1] }, [], {
+    elementwise(type === 'f16' ? 'f16(bitcast<f32>(p.bits))' : `bitcast<${type}>(p.bits)`, [length], { buffer: buf, type, offset: 0, strides: [1] }, [], {
       bits: 0x7fc00000,
       label: 'poison',
     });
