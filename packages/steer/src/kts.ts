@@ -131,6 +131,56 @@ function findCheckpoint(dir: string): string | null {
   return null;
 }
 
+interface StepContext {
+  model: SteerableModel;
+  lora: AttachedLoRA;
+  params: Tensor[];
+  opt: optim.AdamW;
+  seqs: number[][];
+  layers: number[];
+  seed: number;
+  batchSize: number;
+  gradAccum: number;
+  coeff: number;
+  prob: number;
+  maxGradNorm: number;
+  device?: string;
+}
+
+/**
+ * One KTS step: the paper's steps 1–4, then the optimiser update. One vector and one coefficient
+ * are drawn per step and applied to every sequence of the batch (and every micro-batch of it).
+ * A step with coefficient 0 still trains: it keeps the adapters from moving the unsteered model.
+ */
+async function ktsStep(s: StepContext, vectors: SteeringVector[], step: number): Promise<{ loss: number; tokens: number; vector: number; coeff: number }> {
+  // 1. draw a vector and a coefficient c·U(−1, 1) with probability p, else 0
+  const { vector, coeff } = drawSteering(s.seed, step, vectors.length, s.coeff, s.prob);
+  let loss = 0;
+  let tokens = 0;
+  for (let micro = 0; micro < s.gradAccum; micro++) {
+    const idx = batchIndices(s.seqs.length, s.seed, step * s.gradAccum + micro, s.batchSize);
+    const batch = padBatch(idx.map((i) => s.seqs[i]!), { side: 'right', padId: 0, device: s.device });
+    // 2. reference forward: the original model (adapters off, no steering, no graph)
+    setLoRAEnabled(s.lora, false);
+    const ref = noGrad(() => s.model.forward(batch.ids, { attentionMask: batch.mask }).logits);
+    setLoRAEnabled(s.lora, true);
+    // 3. steered forward: adapters on, vector × coefficient added at the steering layers
+    const steer = coeff === 0 ? undefined : steerSpec(vectors[vector]!, s.layers, Array(idx.length).fill(coeff), s.device);
+    const { logits } = s.model.forward(batch.ids, { attentionMask: batch.mask, steer });
+    // 4. loss = KL(steered+LoRA ‖ original) over real tokens; gradients reach the adapters only
+    const l = ktsLoss(logits, ref, batch.mask).div(s.gradAccum);
+    l.backward();
+    loss += await l.itemAsync();
+    tokens += batch.lengths.reduce((p, n) => p + n, 0);
+  }
+  if (Number.isFinite(loss)) {
+    optim.clipGradNorm(s.params, s.maxGradNorm);
+    s.opt.step();
+  }
+  s.opt.zeroGrad();
+  return { loss, tokens, vector, coeff };
+}
+
 export async function trainKTS(model: SteerableModel, benign: number[][], vectorsIn: SteeringVector[], opts: KTSOptions): Promise<KTSResult> {
   const {
     steps, batchSize = 8, gradAccum = 1, lr = 1e-4, warmup = Math.min(10, Math.floor(steps / 10)), weightDecay = 0,
@@ -158,38 +208,20 @@ export async function trainKTS(model: SteerableModel, benign: number[][], vector
     if (opts.reextract && opts.reextractEvery && start > 0) vectors = await opts.reextract(model);
   }
   const seqs = benign.map((s) => s.slice(0, maxTokens));
+  const ctx: StepContext = { model, lora, params, opt, seqs, layers, seed, batchSize, gradAccum, coeff, prob, maxGradNorm, device };
   let lastGood = start;
   let stoppedEarly = false;
   for (let step = start; step < steps; step++) {
     if (opts.reextract && opts.reextractEvery && step > 0 && step % opts.reextractEvery === 0 && step !== start) {
-      vectors = await opts.reextract(model);
+      vectors = await opts.reextract(model); // the official code's habit: vectors from the model being trained
     }
     const t0 = performance.now();
     opt.lr = lr * schedule(step);
-    const { vector, coeff: c } = drawSteering(seed, step, vectors.length, coeff, prob);
-    let lossSum = 0;
-    let tokens = 0;
-    for (let micro = 0; micro < gradAccum; micro++) {
-      const idx = batchIndices(seqs.length, seed, step * gradAccum + micro, batchSize);
-      const batch = padBatch(idx.map((i) => seqs[i]!), { side: 'right', padId: 0, device });
-      // Reference: the original model — adapters off, no steering, no graph.
-      setLoRAEnabled(lora, false);
-      const ref = noGrad(() => model.forward(batch.ids, { attentionMask: batch.mask }).logits);
-      setLoRAEnabled(lora, true);
-      const steer = c === 0 ? undefined : steerSpec(vectors[vector]!, layers, Array(idx.length).fill(c), device);
-      const { logits } = model.forward(batch.ids, { attentionMask: batch.mask, steer });
-      const loss = ktsLoss(logits, ref, batch.mask).div(gradAccum);
-      loss.backward();
-      lossSum += await loss.itemAsync();
-      tokens += batch.lengths.reduce((p, n) => p + n, 0);
+    const r = await ktsStep(ctx, vectors, step);
+    if (!Number.isFinite(r.loss)) {
+      throw new Error(`trainKTS: loss is ${r.loss} at step ${step + 1}; stopping. Last good checkpoint: ${ckptDir ? `${ckptDir} (step ${lastGood})` : 'none (no output dir)'}`);
     }
-    if (!Number.isFinite(lossSum)) {
-      throw new Error(`trainKTS: loss is ${lossSum} at step ${step + 1}; stopping. Last good checkpoint: ${ckptDir ? `${ckptDir} (step ${lastGood})` : 'none (no output dir)'}`);
-    }
-    optim.clipGradNorm(params, maxGradNorm);
-    opt.step();
-    opt.zeroGrad();
-    const log: StepLog = { step: step + 1, loss: lossSum, coeff: c, vector, lr: opt.lr, tokens, seconds: (performance.now() - t0) / 1000 };
+    const log: StepLog = { step: step + 1, loss: r.loss, coeff: r.coeff, vector: r.vector, lr: opt.lr, tokens: r.tokens, seconds: (performance.now() - t0) / 1000 };
     history.push(log);
     opts.onStep?.(log);
     if (opts.shouldStop) await new Promise((r) => setImmediate(r)); // a CPU step never yields: let a Ctrl-C handler run
