@@ -1,6 +1,6 @@
 // Chooses the KTS training regime (p, lr, steps) for `npm run experiment` without looking at the
 // experiment's held-out families or its benign evaluation set: the experiment's protocol on
-// training families only — KTS trains on places, creatures and activities, the "held-out"
+// training families only — KTS trains on places, activities and colours, the "held-out"
 // validation family is object (a training family in the real run), and side effects are
 // measured on 80 texts split off benign_train (KTS trains on the other 400).
 //
@@ -23,10 +23,11 @@ const o = new Command('kts-tuning')
   .opts<{ device: string; model: string; out: string; work: string }>();
 
 const REGIMES = [
-  { name: 'p0.5-lr1e-3', prob: 0.5, lr: 1e-3, steps: 300 },
-  { name: 'p0.125-lr1e-3', prob: 0.125, lr: 1e-3, steps: 300 },
-  { name: 'p0.5-lr3e-4', prob: 0.5, lr: 3e-4, steps: 300 },
-  { name: 'p0.25-lr2e-3', prob: 0.25, lr: 2e-3, steps: 300 },
+  { name: 'p0.5-lr1e-3-300', prob: 0.5, lr: 1e-3, steps: 300 },
+  { name: 'p0.125-lr1e-3-1000', prob: 0.125, lr: 1e-3, steps: 1000 },
+  { name: 'p0.25-lr1e-3-1000', prob: 0.25, lr: 1e-3, steps: 1000 },
+  { name: 'p0.5-lr1e-3-1000', prob: 0.5, lr: 1e-3, steps: 1000 },
+  { name: 'p0.5-lr3e-4-1000', prob: 0.5, lr: 3e-4, steps: 1000 },
 ];
 const MAX_COST = 0.002;
 
@@ -43,7 +44,7 @@ let first: E.ExperimentConfig | null = null;
 for (const r of REGIMES) {
   const base = E.configFor({ model: o.model, data, out: join(o.work, r.name), device: o.device as 'auto' | 'cpu' | 'webgpu' });
   const cfg: E.ExperimentConfig = {
-    ...base, trainFamilies: ['place', 'creature', 'activity'], heldOutFamilies: ['object'], evalConcepts: [{ family: 'object', concept: 'kite' }],
+    ...base, trainFamilies: ['place', 'activity', 'color'], heldOutFamilies: ['object'], evalConcepts: [{ family: 'object', concept: 'kite' }],
     kts: { ...base.kts, prob: r.prob, lr: r.lr, steps: r.steps }, seeds: [1], controls: { random: false, inDist: false, seeds: [], protocols: [] },
     protocols: ['base'], benignEval: 80, bootstrap: 500,
   };
@@ -72,7 +73,7 @@ mkdirSync(o.out, { recursive: true });
 writeFileSync(join(o.out, 'tuning.md'), [
   '# KTS regime for the experiment, chosen on training families only',
   '',
-  'KTS trained on place, creature and activity vectors; validated on the object family\'s "kite" vector; side effects on 80 texts split off benign_train (KTS trained on the other 400). One seed per regime.',
+  'KTS trained on place, activity and colour vectors; validated on the object family\'s "kite" vector; side effects on 80 texts split off benign_train (KTS trained on the other 400). One seed per regime.',
   `Rule (fixed before running): among regimes with unsteered cost ≤ ${MAX_COST} nats/token, the lowest KL ratio at 50 % of the original's largest non-degenerate effect.`,
   '',
   table,

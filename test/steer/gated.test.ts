@@ -114,7 +114,8 @@ test('default model: a layer-1 probe gates "snowy" steering to weather slots; ot
   // activity and object slots). Steering: the "snowy" vector (16 minimal pairs of
   // data/concepts.jsonl, averaged from the differing word) at layer 2, after the gate's layer.
   // Behaviour: probability that the next word is "snowy". Targets: 32 unseen weather slots;
-  // benign: 32 unseen slots of the other families. Observed (CPU): OBSERVED_GATED
+  // benign: 32 unseen slots of the other families. Observed (CPU): recall 1, FPR 0,
+  // effect +0.357 gated = ungated, KL on benign slots 0 gated vs 0.369 ungated.
   type R = { family: string; prompt: string };
   const model = await loadModel('models/default');
   const tk = await loadTokenizer('models/default');

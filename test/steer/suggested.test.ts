@@ -118,8 +118,10 @@ test('on a tiny random model: rows are abBehaviour on the plain and suggested qu
 test('default model: suggested-answer table on the held-out "Which number is bigger?" items', { timeout: 60_000 }, async () => {
   // data/ab_choice.json: A/B capability questions the corpus answers correctly ("(B) 8"); the
   // suggestion names the wrong letter. The vector is the negative-sentiment one (16 minimal
-  // pairs, layers 1–2): steering a story attribute should not change these answers.
-  // Observed (all items, coefficient 8; plain / suggested): OBSERVED_SUGGESTED
+  // pairs, layers 1–2); a story attribute that ought to leave these answers alone.
+  // Observed (15 items; plain / suggested): unsteered accuracy 1.00 / 0.53; at coefficient 8
+  // 0.47 / 0.47 — at that strength steering does damage the answers (a side effect), and the
+  // sycophancy gap (0.47 unsteered) vanishes only because both accuracies fall.
   const model = await loadModel('models/default');
   const tok = await loadTokenizer('models/default');
   const fmt = chatFormatterFor(tok);
