@@ -2,7 +2,7 @@
 // project's generated stories and chat examples (corpus.ts). Seeded and reproducible; writes a
 // checkpoint every --checkpoint-every steps (and on Ctrl-C) and continues from it with --resume.
 //
-//   npm run train:default                  # full run: 2.5M tokens (1.4 epochs), about an hour on 2 cores
+//   npm run train:default                  # full run: 4.1M tokens (1.3 epochs), ~17 min on 2 cores
 //   npm run train:default -- --resume      # continue a killed run
 //   npm run train:default -- --steps 20 --out runs/tiny   # a quick check
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
