@@ -90,15 +90,10 @@ const prompts = ['Tell me a story about a fox.', 'Tell me a story about the cast
 const ids = prompts.map((p) => tokenizeFormatted(tok, formatPair(format, p, '')).ids);
 const vector = state.vectors.get(CONCEPT)!;
 const genCoeff = finding.coeff ?? state.grids[CONCEPT]![1]!;
-// One prompt at a time: the CPU backend's 2-thread matmul is wrong for 2–7 rows today (reported), and a batch of 2 decodes through it.
 const gen = async (m: typeof base, adapters: typeof lora | null, coeff: number) => {
-  const out: string[] = [];
-  for (const p of ids) {
-    const steer = batchSteer(vector, state.layers, [coeff * state.scales.get(CONCEPT)!], device) as SteerSpec | undefined;
-    const [x] = await withAdaptersAsync(adapters, true, () => generate(m, [p], { maxNewTokens: 56, steer }));
-    out.push(tok.decode(x!).trim());
-  }
-  return out;
+  const steer = batchSteer(vector, state.layers, ids.map(() => coeff * state.scales.get(CONCEPT)!), device) as SteerSpec | undefined;
+  const outs = await withAdaptersAsync(adapters, true, () => generate(m, ids, { maxNewTokens: 56, steer }));
+  return outs.map((x) => tok.decode(x).trim());
 };
 const ktsCoeff = finding.ktsCoeff ?? genCoeff;
 const generations = { originalUnsteered: await gen(base, null, 0), originalSteered: await gen(base, null, genCoeff), ktsSteered: await gen(ktsModel, lora, ktsCoeff) };
