@@ -10,7 +10,7 @@
 // both models swept with the held-out "snowy" and negative-sentiment vectors; the KL ratio at equal
 // steering effect with a bootstrap interval over prompts, at non-degenerate points only.
 // Smaller than the full run: 1 seed (not 5), no controls, base-model vectors only, 5+1
-// coefficients (not 10+2), 60 KTS steps, 48 benign texts and 32 behaviour prompts.
+// coefficients (not 10+2), 300 KTS steps, 48 benign texts and 32 behaviour prompts.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';

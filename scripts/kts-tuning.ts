@@ -28,6 +28,9 @@ const REGIMES = [
   { name: 'p0.25-lr1e-3-1000', prob: 0.25, lr: 1e-3, steps: 1000 },
   { name: 'p0.5-lr1e-3-1000', prob: 0.5, lr: 1e-3, steps: 1000 },
   { name: 'p0.5-lr3e-4-1000', prob: 0.5, lr: 3e-4, steps: 1000 },
+  // Added after the five above all cost 0.017–0.031 nats/token unsteered: shorter or slower training.
+  { name: 'p0.5-lr1e-3-100', prob: 0.5, lr: 1e-3, steps: 100 },
+  { name: 'p0.125-lr1e-4-1000', prob: 0.125, lr: 1e-4, steps: 1000 },
 ];
 const MAX_COST = 0.002;
 
