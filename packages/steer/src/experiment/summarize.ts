@@ -8,6 +8,7 @@ import { markdownTable, writeAtomic } from '../report.ts';
 import type { ModelKind } from './config.ts';
 import { type CurveRow, type RatioRow, curvesSvg, ratiosSvg } from './plots.ts';
 import { adapterDirName, conceptName, type ExperimentState } from './run.ts';
+import { maxAbsCos } from './vectors.ts';
 import { bootstrapRatios, effectCurve, equalEffectRatios, meanCI, meanOf, pooledKL } from './stats.ts';
 
 export interface SummaryCurve extends CurveRow {
@@ -41,7 +42,10 @@ export interface Summary {
   trainConcepts: string[];
   evalConcepts: string[];
   heldOutFamilies: string[];
+  /** Largest |cos| per layer between any held-out vector (evaluated or not) and any training vector. */
   maxAbsCosEvalTrain: ExperimentState['maxAbsCos'];
+  /** The same for each evaluated vector alone: the vectors the finding rests on. */
+  maxAbsCosEvaluated: { concept: string; layer: number; maxAbsCos: number; train: string }[];
   curves: SummaryCurve[];
   equalEffect: EqualEffect[];
   finding: { holds: boolean; statement: string };
@@ -77,6 +81,12 @@ function rows(state: ExperimentState): SummaryCurve[] {
     });
   }
   return out;
+}
+
+function evaluatedCos(state: ExperimentState): Summary['maxAbsCosEvaluated'] {
+  const train = state.trainConcepts.map((n) => state.vectors.get(n)!);
+  return state.cfg.evalConcepts.map(conceptName).flatMap((concept) =>
+    maxAbsCos([state.vectors.get(concept)!], train, state.layers).map((x) => ({ concept, layer: x.layer, maxAbsCos: +x.maxAbsCos.toFixed(4), train: x.train })));
 }
 
 function equalEffects(state: ExperimentState): EqualEffect[] {
@@ -173,7 +183,9 @@ function report(s: Summary, state: ExperimentState): string {
     `Entropy of the original model on the ${cfg.benignEval} benign evaluation texts (\`benign_eval.jsonl\`): **${s.entropy.toFixed(4)} nats/token**. Points whose side-effect KL exceeds it are degenerate and are not used by the finding.`,
     '',
     `Training vectors: ${s.trainConcepts.length} (${cfg.trainFamilies.join(', ')}); held-out families: ${cfg.heldOutFamilies.join(', ')}; evaluated: ${s.evalConcepts.join(', ')}.`,
-    `Largest |cos| between a held-out and a training vector: ${s.maxAbsCosEvalTrain.map((x) => `layer ${x.layer}: ${x.maxAbsCos.toFixed(3)} (${x.heldOut} / ${x.train})`).join('; ')}.`,
+    `Largest |cos| between a held-out and a training vector: ${s.maxAbsCosEvalTrain.map((x) => `layer ${x.layer}: ${x.maxAbsCos.toFixed(3)} (${x.heldOut} / ${x.train})`).join('; ')}` +
+      `${s.maxAbsCosEvalTrain.some((x) => x.maxAbsCos >= 0.5) ? ' (at or above 0.5: that held-out vector is not clean; it is not one of the evaluated vectors, which are listed next)' : ''}.`,
+    `Largest |cos| between each evaluated vector and any training vector: ${s.maxAbsCosEvaluated.map((x) => `${x.concept} layer ${x.layer}: ${x.maxAbsCos.toFixed(3)} (${x.train})`).join('; ')}.`,
     '',
     '## Steerability of the original model (with KL < entropy / 4: the largest rise in the share of greedy continuations naming the target, and the largest rise in its probability)',
     '',
@@ -215,7 +227,7 @@ export async function writeResults(state: ExperimentState): Promise<Summary> {
   const eq = equalEffects(state);
   const summary: Summary = {
     seeds: cfg.seeds, entropy: state.entropy, benignEval: 'benign_eval.jsonl', trainConcepts: state.trainConcepts, evalConcepts: cfg.evalConcepts.map(conceptName),
-    heldOutFamilies: cfg.heldOutFamilies, maxAbsCosEvalTrain: state.maxAbsCos, curves: rows(state), equalEffect: eq, finding: finding(eq),
+    heldOutFamilies: cfg.heldOutFamilies, maxAbsCosEvalTrain: state.maxAbsCos, maxAbsCosEvaluated: evaluatedCos(state), curves: rows(state), equalEffect: eq, finding: finding(eq),
     costAtZero: costAtZero(state), steerability: steerability(state),
     settings: {
       model: cfg.model, data: cfg.data, layers: state.layers, device: state.device, negatives: cfg.negatives, examplesPerConcept: cfg.examplesPerConcept,
