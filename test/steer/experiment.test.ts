@@ -88,7 +88,7 @@ test('kts experiment end to end on a tiny model: summary schema, resume, and kts
     assert.deepEqual(s.evalConcepts, ['snowy']);
     assert.deepEqual(s.maxAbsCosEvalTrain.map((x) => x.layer), state.layers);
     assert.equal(s.maxAbsCosEvaluated.length, state.cfg.evalConcepts.length * state.layers.length);
-    for (const x of s.maxAbsCosEvaluated) assert.ok(x.maxAbsCos <= Math.max(...s.maxAbsCosEvalTrain.map((y) => y.maxAbsCos)) + 1e-6, JSON.stringify(x));
+    for (const x of s.maxAbsCosEvaluated) assert.ok(x.maxAbsCos <= Math.max(...s.maxAbsCosEvalTrain.map((y) => y.maxAbsCos)) + 1e-4, JSON.stringify(x)); // rounded to 4 digits
     const models = new Set(s.curves.map((r) => `${r.model}/${r.vectorSource}`));
     assert.deepEqual([...models].sort(), ['kts-in-dist/base', 'kts-in-dist/self', 'kts-random/base', 'kts-random/self', 'kts/base', 'kts/self', 'original/base', 'original/self']);
     for (const r of s.curves) {
