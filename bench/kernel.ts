@@ -1,10 +1,13 @@
 /**
  * One kernel alone, as llm.c's dev/cuda: `npm run kernel -- <name> [--version N] [--shapes a,b]
- * [--no-check] [--no-time]` checks every version of the kernel (or version N) against its float64
- * CPU reference on random inputs whose sizes are not tile multiples, then times each version on a
- * few shapes (median of several samples, each a batch of runs awaited together) and marks the
- * version the library picks on this device. `npm run kernel` lists the kernels and their versions.
- * Kernels register in bench/kernels/index.ts (bench/kernels/harness.ts has the contract).
+ * [--threads N] [--no-check] [--no-time]` checks every version of the kernel (or version N)
+ * against its float64 CPU reference on random inputs whose sizes are not tile multiples, then
+ * times each version on a few shapes (median of several samples, each a batch of runs awaited
+ * together) and marks the version the library picks on this device. `npm run kernel` lists the
+ * kernels and their versions. WebGPU kernels go by the op's name (`matmul`), the CPU backend's by
+ * `<op>-cpu` (`matmul-cpu`: the TypeScript loops as version 1, the WebAssembly SIMD kernels
+ * after; `--threads N` sets their thread count). Kernels register in bench/kernels/index.ts
+ * (bench/kernels/harness.ts has the contract).
  */
 import { timeFn } from './lib.ts';
 import { KERNELS } from './kernels/index.ts';
@@ -21,14 +24,14 @@ function parseArgs(argv: string[]): { name?: string; flags: Record<string, strin
     }
     const eq = a.indexOf('=');
     if (eq >= 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--') && ['version', 'shapes'].includes(a.slice(2))) flags[a.slice(2)] = argv[++i]!;
+    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--') && ['version', 'shapes', 'threads'].includes(a.slice(2))) flags[a.slice(2)] = argv[++i]!;
     else flags[a.slice(2)] = true;
   }
   return { name, flags };
 }
 
 function list(): void {
-  console.log('kernels (npm run kernel -- <name> [--version N] [--shapes …]):');
+  console.log('kernels (npm run kernel -- <name> [--version N] [--shapes …] [--threads N]):');
   for (const k of Object.values(KERNELS)) {
     console.log(`  ${k.name} (${k.backend}): ${k.about}`);
     for (const v of k.versions) console.log(`    ${v.version}  ${v.file}: ${v.about}`);
@@ -41,7 +44,8 @@ async function run<S>(k: KernelEntry<S>, flags: Record<string, string | boolean>
   const only = flags.version !== undefined ? Number(flags.version) : null;
   const versions = k.versions.filter((v) => only === null || v.version === only);
   if (versions.length === 0) throw new Error(`${k.name}: no version ${String(flags.version)} (${k.versions.map((v) => v.version).join(', ')})`);
-  console.log(`${k.name} on ${await k.init()}`);
+  const threads = flags.threads !== undefined ? Number(flags.threads) : undefined;
+  console.log(`${k.name} on ${await k.init({ threads })}`);
   let ok = true;
   try {
     if (flags['no-check'] !== true) {

@@ -191,7 +191,9 @@ Every op has one name at every layer: the front end (\`packages/tensor/src\`), t
 \`cpu/wasm/\`), the WebGPU backend (\`kernels/<name>.wgsl\`, launcher
 \`packages/webgpu/src/kernels/<name>.ts\`), its tests and its benchmark. Goldens are PyTorch cases
 in [${GOLDEN_FILE}](${GOLDEN_FILE}) (forward and gradients), run on every backend by the golden
-runners. \`npm run kernel -- <name>\` checks one kernel against its CPU reference and times it.
+runners. \`npm run kernel -- <name>\` checks one WGSL kernel against its CPU reference and times it;
+\`npm run kernel -- <name>-cpu\` does the same for the CPU backend's (its TypeScript loops as
+version 1, the WebAssembly kernels after).
 
 ## Primitives: what a backend implements
 

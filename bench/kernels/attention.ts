@@ -3,13 +3,17 @@
  * [B, H, T, D] (GQA: H query heads over Hkv kv heads). Shapes "BxH/HkvxTqxTkxD[c]" (c: causal).
  * Versions: forward 1 attention-forward.wgsl, 2 attention-forward-tiled.wgsl, 3 attention-decode.wgsl;
  * backward 1 attention-backward.wgsl, 2 attention-backward-tiled.wgsl (packages/webgpu/src/kernels/attention.ts).
+ * attention-cpu: the forward on the CPU backend, 1 the composite (matmul, softmax, matmul), 2
+ * kernels/attention.wat (packages/tensor/src/cpu/wasm/attention.ts).
  * GFLOP/s count 4·B·H·Tq·Tk·D (halved for causal prefill), the backward 2.5× that.
  */
 import {
   attentionBackward, attentionBackwardReference, attentionBackwardVersion, attentionForward, attentionForwardVersion,
   attentionReference, DECODE_MAX_ROWS, type AttentionShape,
 } from '@kts/webgpu/kernels';
+import { attention as attentionOp, tensor, type Tensor } from '@kts/tensor';
 import { maxAbs } from '../../test/webgpu/helpers.ts';
+import { cpuEntry, type CpuSetup } from './cpu.ts';
 import { ints, worst, type KernelEntry, type KernelInstance, type KernelVersion, type Rng } from './harness.ts';
 import { batch, Buffers, sync, webgpuBackend } from './webgpu.ts';
 
@@ -26,11 +30,20 @@ function flops(s: AttentionShape): number {
   return s.causal && s.Tq === s.Tk ? f / 2 : f;
 }
 
+/** q [B,H,Tq,D], k and v [B,Hkv,Tk,D], dO like q: random, made in this order on every backend. */
+function inputs(s: AttentionShape, rng: Rng): { q: Float32Array; k: Float32Array; v: Float32Array; g: Float32Array } {
+  const { B, H, Hkv, Tq, Tk, D } = s;
+  return { q: rng.array(B * H * Tq * D), k: rng.array(B * Hkv * Tk * D), v: rng.array(B * Hkv * Tk * D), g: rng.array(B * H * Tq * D) };
+}
+
+/** The forward's O against the float64 reference. */
+const checkO = (o: ArrayLike<number>, ref: ArrayLike<number>): number => worst('O', o, ref, { atol: 1e-5, rtol: 1e-4 });
+
 function setup(version: number, backward: boolean) {
   return async (s: AttentionShape, rng: Rng): Promise<KernelInstance> => {
     const { B, H, Hkv, Tq, Tk, D } = s;
     const bufs = new Buffers();
-    const q = rng.array(B * H * Tq * D), k = rng.array(B * Hkv * Tk * D), v = rng.array(B * Hkv * Tk * D), g = rng.array(B * H * Tq * D);
+    const { q, k, v, g } = inputs(s, rng);
     const Q = bufs.add(q), K = bufs.add(k), V = bufs.add(v), O = bufs.add(B * H * Tq * D), L = bufs.add(B * H * Tq);
     const fwd = { q: Q, k: K, v: V, o: O, l: L };
     const G = bufs.add(g), dQ = bufs.add(B * H * Tq * D), dK = bufs.add(B * Hkv * Tk * D), dV = bufs.add(B * Hkv * Tk * D);
@@ -46,7 +59,7 @@ function setup(version: number, backward: boolean) {
       async check() {
         if (!backward) {
           const r = attentionReference(q, k, v, s);
-          return Math.max(worst('O', await bufs.read(O, r.o.length), r.o, { atol: 1e-5, rtol: 1e-4 }), worst('L', await bufs.read(L, r.l.length), r.l, { atol: 1e-5, rtol: 1e-4 }));
+          return Math.max(checkO(await bufs.read(O, r.o.length), r.o), worst('L', await bufs.read(L, r.l.length), r.l, { atol: 1e-5, rtol: 1e-4 }));
         }
         const r = attentionBackwardReference(q, k, v, g, s);
         let w = 0;
@@ -93,3 +106,21 @@ export const attentionBackwardEntry: KernelEntry<AttentionShape> = {
   ],
   current: (s) => attentionBackwardVersion(s, batch().device),
 };
+
+export const attentionCpu: KernelEntry<AttentionShape> = cpuEntry(
+  {
+    checkShapes: CHECK,
+    parseShape,
+    formatShape,
+    name: 'attention-cpu',
+    about: 'attention forward on the CPU backend: O, causal/GQA/decode',
+    timeShapes: ['1x6x256x256x48c', '1x8x512x512x64c', '1x32/8x1x2048x128c'].map(parseShape),
+  },
+  { file: 'packages/tensor/src/fused/attention.ts', about: 'attentionComposite: repeatKv, Q·Kᵀ, scale, causal where, softmax, ·V (the scores in memory)' },
+  { file: 'kernels/attention.wat', about: 'a query row at a time: its score row in thread scratch, softmax, P·V; threads take rows' },
+  (s, rng): CpuSetup<Tensor> => {
+    const { q, k, v } = inputs(s, rng);
+    const Q = tensor(q, [s.B, s.H, s.Tq, s.D]), K = tensor(k, [s.B, s.Hkv, s.Tk, s.D]), V = tensor(v, [s.B, s.Hkv, s.Tk, s.D]);
+    return { run: () => attentionOp(Q, K, V, { causal: s.causal }), flops: flops(s), check: (o) => checkO(o.toArray(), attentionReference(q, k, v, s).o) };
+  },
+);

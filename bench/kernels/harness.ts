@@ -2,8 +2,8 @@
  * The kernel harness's contract (as llm.c's dev/cuda): each kernel registers its numbered
  * versions; `npm run kernel -- <name>` checks every version (or `--version N`) against the CPU
  * reference on random inputs whose sizes are not tile multiples, then times each on a few shapes.
- * Backend-agnostic: a WebGPU kernel's sync() waits for the queue, a CPU (WebAssembly) kernel's
- * resolves at once, so kernels of packages/tensor/src/cpu can register the same way.
+ * Backend-agnostic: a WebGPU kernel's sync() waits for the queue, a CPU kernel's (cpu.ts: the
+ * WebAssembly kernels and the TypeScript loops of packages/tensor/src/cpu) resolves at once.
  */
 import { assertClose, Rng } from '../../test/webgpu/helpers.ts';
 
@@ -44,9 +44,15 @@ export interface KernelEntry<S> {
   versions: KernelVersion<S>[];
   /** The version the library runs for a shape on this device. */
   current(shape: S): number;
-  /** Prepares the backend (device), returns a one-line description. */
-  init(): Promise<string>;
+  /** Prepares the backend (device; CPU threads, `--threads`), returns a one-line description. */
+  init(opts?: BackendOptions): Promise<string>;
   close(): void;
+}
+
+/** Backend settings from the command line. */
+export interface BackendOptions {
+  /** CPU threads (setCpuThreads); the library's default when absent. WebGPU ignores it. */
+  threads?: number;
 }
 
 /** Parses "a,b,c" or "axbxc" into integers (shape flags). */

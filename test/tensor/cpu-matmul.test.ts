@@ -68,11 +68,13 @@ function makeOperand(R: number, C: number, dtype: DType, layout: Layout, step: n
 
 const at = (x: Operand, r: number, c: number): number => x.data[x.off + r * x.rs + c * x.cs];
 
-function check(M: number, N: number, K: number, A: Operand, B: Operand, cType: DType, cOff: number, label: string): void {
-  const c = alloc(cType, cOff + M * N + 5);
+/** C is written with row stride ldc (N + cPad): the cPad elements after each row must be left alone. */
+function check(M: number, N: number, K: number, A: Operand, B: Operand, cType: DType, cOff: number, label: string, cPad = 0): void {
+  const ldc = N + cPad;
+  const c = alloc(cType, cOff + (M - 1) * ldc + N + 5);
   const SENTINEL = 12345.5;
   c.fill(SENTINEL);
-  matmulStrided(A.data, A.off, A.rs, A.cs, B.data, B.off, B.rs, B.cs, c, cOff, M, N, K);
+  matmulStrided(A.data, A.off, A.rs, A.cs, B.data, B.off, B.rs, B.cs, c, cOff, M, N, K, ldc);
   // Accumulation is always in double, so the output dtype alone decides the precision.
   const tol = cType === 'f64' ? 1e-12 : 1e-5;
   const aNorm = new Float64Array(M);
@@ -83,7 +85,7 @@ function check(M: number, N: number, K: number, A: Operand, B: Operand, cType: D
     for (let j = 0; j < N; j++) {
       let ref = 0;
       for (let k = 0; k < K; k++) ref += at(A, i, k) * at(B, k, j);
-      const got = c[cOff + i * N + j];
+      const got = c[cOff + i * ldc + j];
       const err = Math.abs(got - ref);
       const bound = tol * aNorm[i] * bNorm[j] + 1e-300;
       if (!(err <= bound)) {
@@ -92,7 +94,10 @@ function check(M: number, N: number, K: number, A: Operand, B: Operand, cType: D
     }
   }
   for (let i = 0; i < cOff; i++) assert.equal(c[i], SENTINEL, `${label}: wrote before cOff`);
-  for (let i = cOff + M * N; i < c.length; i++) assert.equal(c[i], SENTINEL, `${label}: wrote past the end`);
+  for (let i = cOff + (M - 1) * ldc + N; i < c.length; i++) assert.equal(c[i], SENTINEL, `${label}: wrote past the end`);
+  for (let i = 0; i + 1 < M; i++) {
+    for (let j = N; j < ldc; j++) assert.equal(c[cOff + i * ldc + j], SENTINEL, `${label}: wrote between rows ${i} and ${i + 1}`);
+  }
 }
 
 interface Case {
@@ -101,6 +106,8 @@ interface Case {
   aLayout: Layout; bLayout: Layout;
   aStep: number; bStep: number; aPad: number; bPad: number;
   aOff: number; bOff: number; cOff: number;
+  /** C's row stride is N + cPad (a column window of a wider output, as a threaded column split writes). */
+  cPad: number;
   seed: number;
 }
 
@@ -108,7 +115,7 @@ function runCase(x: Case): void {
   const rnd = mulberry32(x.seed);
   const A = makeOperand(x.M, x.K, x.aType, x.aLayout, x.aStep, x.aPad, x.aOff, rnd);
   const B = makeOperand(x.K, x.N, x.bType, x.bLayout, x.bStep, x.bPad, x.bOff, rnd);
-  check(x.M, x.N, x.K, A, B, x.cType, x.cOff, JSON.stringify(x));
+  check(x.M, x.N, x.K, A, B, x.cType, x.cOff, JSON.stringify(x), x.cPad);
 }
 
 const PRIMES_AND_EDGES = [1, 2, 3, 4, 5, 7, 8, 11, 12, 13, 16, 17, 31, 32, 33, 37, 63, 64, 65, 67, 70];
@@ -123,6 +130,7 @@ const caseArb = (d: fc.Arbitrary<number>): fc.Arbitrary<Case> => fc.record({
   aStep: fc.integer({ min: 1, max: 3 }), bStep: fc.integer({ min: 1, max: 3 }),
   aPad: fc.integer({ min: 0, max: 5 }), bPad: fc.integer({ min: 0, max: 5 }),
   aOff: fc.integer({ min: 0, max: 9 }), bOff: fc.integer({ min: 0, max: 9 }), cOff: fc.integer({ min: 0, max: 9 }),
+  cPad: fc.constantFrom(0, 0, 1, 5),
   seed: fc.integer(),
 });
 
@@ -147,7 +155,7 @@ test('matmulStrided: larger shapes (blocked path, K > 256 slices, M > 64 blocks,
       for (const t of ['f32', 'f64'] as DType[]) {
         runCase({
           M, N, K, aType: t, bType: t, cType: t, aLayout, bLayout,
-          aStep: seed % 2 + 1, bStep: (seed >> 1) % 2 + 1, aPad: seed % 3, bPad: 1, aOff: seed % 5, bOff: 3, cOff: seed % 4,
+          aStep: seed % 2 + 1, bStep: (seed >> 1) % 2 + 1, aPad: seed % 3, bPad: 1, aOff: seed % 5, bOff: 3, cOff: seed % 4, cPad: seed % 3,
           seed: seed++,
         });
       }
@@ -169,7 +177,12 @@ test('matmulStrided: K = 0 writes zeros; M = 0 / N = 0 write nothing', () => {
   matmulStrided(new Float64Array(4), 0, 2, 1, new Float64Array(4), 0, 2, 1, d, 0, 0, 2, 2);
   matmulStrided(new Float64Array(4), 0, 2, 1, new Float64Array(4), 0, 2, 1, d, 0, 2, 0, 2);
   assert.deepEqual(Array.from(d), [3, 3, 3, 3]);
-  assert.throws(() => matmulStrided(new Float64Array(4), 0, 2, 1, new Float64Array(4), 0, 2, 1, d, 1, 2, 2, 2), RangeError);
+  assert.throws(() => matmulStrided(new Float64Array(4), 0, 2, 1, new Float64Array(4), 0, 2, 1, d, 1, 2, 2, 2), RangeError);  // with a row stride (ldc = 4 > N = 3) only the rows are zeroed, and the last row must fit
+  const e = new Float32Array(9).fill(7);
+  matmulStrided(new Float32Array(0), 0, 0, 1, new Float32Array(0), 0, 3, 1, e, 1, 2, 3, 0, 4);
+  assert.deepEqual(Array.from(e), [7, 0, 0, 0, 7, 0, 0, 0, 7]);
+  assert.throws(() => matmulStrided(new Float32Array(0), 0, 0, 1, new Float32Array(0), 0, 3, 1, e, 3, 2, 3, 0, 4), RangeError);
+  assert.throws(() => matmulStrided(new Float32Array(0), 0, 0, 1, new Float32Array(0), 0, 3, 1, e, 0, 2, 3, 0, 2), /row stride 2 is below N=3/);
 });
 
 test('matmulStrided: integer-valued inputs give exact results (f32 and f64, blocked path)', () => {
@@ -209,7 +222,7 @@ test('matmulStrided: repeated calls of varying sizes reuse scratch correctly', (
   for (const [M, N, K] of [[100, 90, 80], [20, 30, 70], [150, 40, 260], [33, 33, 33], [100, 90, 80]] as [number, number, number][]) {
     runCase({
       M, N, K, aType: 'f64', bType: 'f32', cType: 'f64', aLayout: 'col', bLayout: 'row',
-      aStep: 1, bStep: 2, aPad: 0, bPad: 0, aOff: 0, bOff: 1, cOff: 2, seed: seed++,
+      aStep: 1, bStep: 2, aPad: 0, bPad: 0, aOff: 0, bOff: 1, cOff: 2, cPad: 0, seed: seed++,
     });
   }
 });
@@ -222,7 +235,7 @@ test('matmulStrided: tiny shapes (direct-loop path) in every layout and dtype', 
       for (const t of ['f32', 'f64'] as DType[]) {
         runCase({
           M, N, K, aType: t, bType: t, cType: t, aLayout, bLayout,
-          aStep: seed % 3 + 1, bStep: 1, aPad: 1, bPad: seed % 2, aOff: 2, bOff: seed % 3, cOff: 1, seed: seed++,
+          aStep: seed % 3 + 1, bStep: 1, aPad: 1, bPad: seed % 2, aOff: 2, bOff: seed % 3, cOff: 1, cPad: seed % 2 * 3, seed: seed++,
         });
       }
     }

@@ -4,7 +4,7 @@
 import type { Backend, BinaryOp, DType, ReduceOp, Storage, TypedArray, UnaryOp, View } from '../backend.ts';
 import { contiguousStrides, isContiguous, numel, shapeStr, type Shape } from '../shape.ts';
 import { assignStrided, elementwise, type StridedInput } from './elementwise.ts';
-import { matmulStrided } from './matmul.ts';
+import { matmulStrided, type FloatArray } from './matmul.ts';
 import { allocOutput } from './alloc.ts';
 import { CpuStorage } from './storage.ts';
 import { allocFloat, matmulParallel } from '#cpu-threads';
@@ -162,10 +162,20 @@ function matmul(a: View, b: View, dtype: DType): CpuStorage {
   if (rt && C instanceof Float32Array && M * N > 0 && matmulWasm(rt, { a: operand(a, A), b: operand(b, B), items, M, N, K }, C)) {
     return new CpuStorage(dtype, out);
   }
-  if (!matmulParallel(A, ars, acs, B, brs, bcs, C, items, M, N, K)) {
-    for (const [ao, bo, co] of items) matmulStrided(A, ao, ars, acs, B, bo, brs, bcs, C, co, M, N, K);
-  }
+  matmulTypeScript(A, ars, acs, B, brs, bcs, C, items, M, N, K);
   return new CpuStorage(dtype, out);
+}
+
+/**
+ * The TypeScript matmul (KTS_CPU_KERNELS=js, float64, or a heap too full for the kernels): over
+ * the threads when that pays, else matmulStrided per batch entry. Layout as matmulParallel's.
+ */
+export function matmulTypeScript(
+  A: FloatArray, ars: number, acs: number, B: FloatArray, brs: number, bcs: number,
+  C: FloatArray, items: readonly (readonly [number, number, number])[], M: number, N: number, K: number,
+): void {
+  if (matmulParallel(A, ars, acs, B, brs, bcs, C, items, M, N, K)) return;
+  for (const [ao, bo, co] of items) matmulStrided(A, ao, ars, acs, B, bo, brs, bcs, C, co, M, N, K);
 }
 
 /** Visits every position of `shape`, giving the multi-index (reused array) and the flat position. */

@@ -4,8 +4,8 @@
 // WebAssembly kernel calls on the shared heap (its own instances of the kernel modules, on the
 // calling thread's memory), or a TypeScript matmul on SharedArrayBuffers.
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { matmulStrided, type FloatArray } from './matmul.ts';
-import { claimPieces, workerInstances, WORK, type WasmCall } from './threads.ts';
+import type { FloatArray } from './matmul.ts';
+import { claimPieces, runParts, workerInstances, WORK, type Part, type WasmCall } from './threads.ts';
 
 type Job =
   | { kind: 'wasm'; pieces: WasmCall[][]; works: number[] }
@@ -14,7 +14,7 @@ type Job =
     a: FloatArray; ars: number; acs: number;
     b: FloatArray; brs: number; bcs: number;
     c: FloatArray;
-    parts: [number, number, number, number, number, number][];
+    parts: Part[];
   };
 
 const { ctrl, slot, port, layout, spinMs, wasm } = workerData as {
@@ -33,7 +33,7 @@ function run(job: Job): void {
     claimPieces(ctrl, kernels, job.pieces, job.works[slot + 1] ?? WORK);
     return;
   }
-  for (const [ao, bo, co, mm, n, k] of job.parts) matmulStrided(job.a, ao, job.ars, job.acs, job.b, bo, job.brs, job.bcs, job.c, co, mm, n, k);
+  runParts(job.a, job.ars, job.acs, job.b, job.brs, job.bcs, job.c, job.parts);
 }
 
 for (;;) {

@@ -82,40 +82,43 @@ function ensurePackB(n: number): DoubleArray {
 /**
  * C = A @ B. A is M×K, B is K×N (element (i, k) of A is a[aOff + i*aRowStride + k*aColStride],
  * likewise for B; strides may be any integers, e.g. swapped for a transposed view).
- * C is written contiguously row-major at c[cOff .. cOff + M*N) and is overwritten, not accumulated.
- * C must not alias A or B. Float32Array and Float64Array may be mixed freely.
+ * C is written row-major, element (i, j) at c[cOff + i*ldc + j] (ldc >= N; contiguous when ldc = N,
+ * the default; a larger ldc writes a column window of a wider output), and is overwritten, not
+ * accumulated; elements between rows are left alone. C must not alias A or B. Float32Array and
+ * Float64Array may be mixed freely.
  */
 export function matmulStrided(
   a: FloatArray, aOff: number, aRowStride: number, aColStride: number,
   b: FloatArray, bOff: number, bRowStride: number, bColStride: number,
   c: FloatArray, cOff: number,
-  M: number, N: number, K: number,
+  M: number, N: number, K: number, ldc = N,
 ): void {
   if (!(M >= 0 && N >= 0 && K >= 0) || !Number.isInteger(M) || !Number.isInteger(N) || !Number.isInteger(K)) {
     throw new RangeError(`matmulStrided: bad sizes M=${M} N=${N} K=${K}`);
   }
+  if (!Number.isInteger(ldc) || ldc < N) throw new RangeError(`matmulStrided: output row stride ${ldc} is below N=${N}`);
   if (M === 0 || N === 0) return;
-  if (cOff < 0 || cOff + M * N > c.length) {
-    throw new RangeError(`matmulStrided: output of ${M}x${N} at offset ${cOff} does not fit length ${c.length}`);
+  if (cOff < 0 || cOff + (M - 1) * ldc + N > c.length) {
+    throw new RangeError(`matmulStrided: output of ${M}x${N} (row stride ${ldc}) at offset ${cOff} does not fit length ${c.length}`);
   }
   if (K === 0) {
-    c.fill(0, cOff, cOff + M * N);
+    for (let i = 0; i < M; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
   }
   if (M === 1) {
-    gemv(a, aOff, aColStride, b, bOff, bRowStride, bColStride, c, cOff, N, K);
+    gemv(a, aOff, aColStride, b, bOff, bRowStride, bColStride, c, cOff, 1, N, K);
     return;
   }
   if (N === 1) {
     // c[i] = sum_k b[k] * A[i, k]: the same product with A read as a K×M matrix.
-    gemv(b, bOff, bRowStride, a, aOff, aColStride, aRowStride, c, cOff, M, K);
+    gemv(b, bOff, bRowStride, a, aOff, aColStride, aRowStride, c, cOff, ldc, M, K);
     return;
   }
   if (M * N * K < SMALL_WORK) {
-    smallMatmul(a, aOff, aRowStride, aColStride, b, bOff, bRowStride, bColStride, c, cOff, M, N, K);
+    smallMatmul(a, aOff, aRowStride, aColStride, b, bOff, bRowStride, bColStride, c, cOff, ldc, M, N, K);
     return;
   }
-  blockedMatmul(a, aOff, aRowStride, aColStride, b, bOff, bRowStride, bColStride, c, cOff, M, N, K);
+  blockedMatmul(a, aOff, aRowStride, aColStride, b, bOff, bRowStride, bColStride, c, cOff, ldc, M, N, K);
 }
 
 /**
@@ -142,11 +145,11 @@ export function matmulStridedBatched(
 function smallMatmul(
   a: FloatArray, aOff: number, ars: number, acs: number,
   b: FloatArray, bOff: number, brs: number, bcs: number,
-  c: FloatArray, cOff: number, M: number, N: number, K: number,
+  c: FloatArray, cOff: number, ldc: number, M: number, N: number, K: number,
 ): void {
   for (let i = 0; i < M; i++) {
     const ai0 = aOff + i * ars;
-    const ci = cOff + i * N;
+    const ci = cOff + i * ldc;
     for (let j = 0; j < N; j++) {
       let s = 0;
       let ai = ai0;
@@ -162,13 +165,14 @@ function smallMatmul(
 }
 
 /**
- * Vector–matrix product: c[j] = sum_k x[k] * B[k, j] for j < N, where x[k] = x[xOff + k*xs] and
- * B[k, j] = b[bOff + k*brs + j*bcs]. Serves M = 1 directly and N = 1 with A read as B^T.
+ * Vector–matrix product: c[cOff + j*cs] = sum_k x[k] * B[k, j] for j < N, where x[k] = x[xOff + k*xs]
+ * and B[k, j] = b[bOff + k*brs + j*bcs]. Serves M = 1 directly (cs = 1) and N = 1 with A read as
+ * B^T (cs = the output row stride).
  */
 function gemv(
   x: FloatArray, xOff: number, xs: number,
   b: FloatArray, bOff: number, brs: number, bcs: number,
-  c: FloatArray, cOff: number, N: number, K: number,
+  c: FloatArray, cOff: number, cs: number, N: number, K: number,
 ): void {
   if (bcs === 1 && N >= 8) {
     // Rows of B are contiguous: axpy four rows at a time into a double accumulator.
@@ -187,7 +191,7 @@ function gemv(
       const r0 = bOff + k * brs;
       for (let j = 0; j < N; j++) acc[j] += x0 * b[r0 + j];
     }
-    for (let j = 0; j < N; j++) c[cOff + j] = acc[j];
+    for (let j = 0; j < N; j++) c[cOff + j * cs] = acc[j];
     return;
   }
   if (xs === 1 && brs === 1) {
@@ -208,7 +212,7 @@ function gemv(
         s3 += xd[k + 3]! * b[r + k + 3]! + xd[k + 7]! * b[r + k + 7]!;
       }
       for (let k = K8; k < K; k++) s0 += xd[k]! * b[r + k]!;
-      c[cOff + j] = (s0 + s1) + (s2 + s3);
+      c[cOff + j * cs] = (s0 + s1) + (s2 + s3);
     }
     return;
   }
@@ -231,14 +235,14 @@ function gemv(
       xi += xs;
       bi += brs;
     }
-    c[cOff + j] = (s0 + s1) + (s2 + s3);
+    c[cOff + j * cs] = (s0 + s1) + (s2 + s3);
   }
 }
 
 function blockedMatmul(
   a: FloatArray, aOff: number, ars: number, acs: number,
   b: FloatArray, bOff: number, brs: number, bcs: number,
-  c: FloatArray, cOff: number, M: number, N: number, K: number,
+  c: FloatArray, cOff: number, ldc: number, M: number, N: number, K: number,
 ): void {
   const T = tile;
   for (let jc = 0; jc < N; jc += NC) {
@@ -259,9 +263,9 @@ function blockedMatmul(
           for (let ir = 0; ir < mc; ir += MR) {
             kernel4x3(kc, pa, ir * kc, pb, bi, T);
             const mr = Math.min(MR, mc - ir);
-            const c0 = cOff + (ic + ir) * N + jc + jr;
-            if (mr === MR && nr === NR) storeFull(c, c0, N, T, first);
-            else storeEdge(c, c0, N, T, mr, nr, first);
+            const c0 = cOff + (ic + ir) * ldc + jc + jr;
+            if (mr === MR && nr === NR) storeFull(c, c0, ldc, T, first);
+            else storeEdge(c, c0, ldc, T, mr, nr, first);
           }
         }
       }

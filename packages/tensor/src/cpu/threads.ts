@@ -270,8 +270,27 @@ export function workerInstances(wasm: { memory: WebAssembly.Memory; modules: [st
   return k;
 }
 
-/** One slice of a product for one thread: C[cOff..] = A[aOff..] @ B[bOff..] with M×N×K. */
-type Part = [aOff: number, bOff: number, cOff: number, M: number, N: number, K: number];
+/** One slice of a product for one thread: C[cOff..] (rows ldc apart) = A[aOff..] @ B[bOff..] with M×N×K. */
+export type Part = [aOff: number, bOff: number, cOff: number, M: number, N: number, K: number, ldc: number];
+
+/**
+ * [start, end) ranges cutting n into at most `parts` pieces of about equal size, each a multiple
+ * of `step` long but the last, which takes the rest: so no piece is shorter than `step` unless n
+ * is. That keeps every piece on the loops matmulStrided runs for the whole (a one-row or
+ * one-column piece would take its vector loops, and a vector product under 8 columns another
+ * loop, with other rounding), so results do not depend on the thread count.
+ */
+function cut(n: number, parts: number, step: number): [number, number][] {
+  const units = Math.floor(n / step);
+  const p = Math.min(parts, Math.max(1, units));
+  const at = (t: number): number => (t === p ? n : step * Math.floor((t * units) / p));
+  return Array.from({ length: p }, (_, t) => [at(t), at(t + 1)]);
+}
+
+/** Runs a thread's parts of a TypeScript matmul (here and in cpu-worker.ts). */
+export function runParts(a: FloatArray, ars: number, acs: number, b: FloatArray, brs: number, bcs: number, c: FloatArray, parts: readonly Part[]): void {
+  for (const [ao, bo, co, m, n, k, ldc] of parts) matmulStrided(a, ao, ars, acs, b, bo, brs, bcs, c, co, m, n, k, ldc);
+}
 
 /**
  * The TypeScript matmul path: C_t = A_t @ B_t for the batch of products in `items`, spread over
@@ -295,27 +314,22 @@ export function matmulParallel(
   const c = isShared(C) ? C : scratchFor('c', C);
 
   // Cut the work into `threads` parts: whole batch entries if there are enough, else row ranges
-  // (multiples of 4, the micro-kernel height), else column ranges of a single-row product.
+  // (multiples of 4, the micro-kernel height) when there are 4 rows a thread, else column ranges.
+  // A column range is a window of C's rows: its part writes rows N apart (ldc = N), not packed.
   const parts: Part[][] = Array.from({ length: threads }, () => []);
   if (items.length >= threads) {
-    items.forEach(([ao, bo, co], i) => parts[Math.floor((i * threads) / items.length)]!.push([ao, bo, co, M, N, K]));
+    items.forEach(([ao, bo, co], i) => parts[Math.floor((i * threads) / items.length)]!.push([ao, bo, co, M, N, K, N]));
   } else {
+    const byRows = M >= 4 * threads;
     for (const [ao, bo, co] of items) {
-      const along = M >= 4 * threads ? M : N;
-      const step = M >= 4 * threads ? 4 : 1;
-      const chunk = Math.ceil(along / threads / step) * step;
-      for (let t = 0; t < threads; t++) {
-        const s = t * chunk, e = Math.min(along, s + chunk);
-        if (s >= e) continue;
-        if (along === M) parts[t]!.push([ao + s * ars, bo, co + s * N, e - s, N, K]);
-        else parts[t]!.push([ao, bo + s * bcs, co + s, M, e - s, K]);
-      }
+      cut(byRows ? M : N, threads, byRows ? 4 : M === 1 ? 8 : 2).forEach(([s, e], t) => {
+        if (byRows) parts[t]!.push([ao + s * ars, bo, co + s * N, e - s, N, K, N]);
+        else parts[t]!.push([ao, bo + s * bcs, co + s, M, e - s, K, N]);
+      });
     }
   }
   const jobs = parts.slice(1).map((mine) => (mine.length ? { kind: 'matmul', a, ars, acs, b, brs, bcs, c, parts: mine } : null));
-  const ok = handOff(jobs, () => {
-    for (const [ao, bo, co, m, n, k] of parts[0]!) matmulStrided(a, ao, ars, acs, b, bo, brs, bcs, c, co, m, n, k);
-  });
+  const ok = handOff(jobs, () => runParts(a, ars, acs, b, brs, bcs, c, parts[0]!));
   if (!ok) return false;
   if (c !== C) C.set(c.subarray(0, C.length));
   return true;

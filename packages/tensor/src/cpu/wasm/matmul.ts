@@ -28,6 +28,18 @@ export interface MatmulArgs {
   M: number;
   N: number;
   K: number;
+  /** false: the packed GEMM even where a GEMV would do (the kernel harness compares them). */
+  gemv?: boolean;
+}
+
+/**
+ * The GEMV a product can take without gathering its vector: 'M' (M = 1 with B's rows or columns
+ * contiguous), 'N' (N = 1 with A's), or null (the packed GEMM).
+ */
+export function gemvSide(M: number, N: number, ars: number, acs: number, brs: number, bcs: number): 'M' | 'N' | null {
+  if (M === 1 && (bcs === 1 || brs === 1) && acs === 1) return 'M';
+  if (N === 1 && (acs === 1 || ars === 1) && brs === 1) return 'N';
+  return null;
 }
 
 /** C (contiguous [batch, M, N]) = A·B on the kernels; false when the heap cannot hold the operands. */
@@ -36,9 +48,9 @@ export function matmulWasm(rt: WasmRuntime, x: MatmulArgs, C: Float32Array): boo
   const nd = x.a.shape.length;
   const [ars, acs] = [x.a.strides[nd - 2]!, x.a.strides[nd - 1]!];
   const [brs, bcs] = [x.b.strides[nd - 2]!, x.b.strides[nd - 1]!];
-  // GEMV where the vector side needs no gathering: M = 1 with B's rows or columns contiguous, or N = 1 with A's.
-  const gemvM = M === 1 && (bcs === 1 || brs === 1) && acs === 1;
-  const gemvN = !gemvM && N === 1 && (acs === 1 || ars === 1) && brs === 1;
+  const side = x.gemv === false ? null : gemvSide(M, N, ars, acs, brs, bcs);
+  const gemvM = side === 'M';
+  const gemvN = side === 'N';
   const placed = place(rt, [x.a, x.b], [C]);
   if (!placed) return false;
   const [pa, pb] = placed.inputs as [number, number];
