@@ -11,7 +11,7 @@ import { join } from 'node:path';
 test('npm run demo writes summary.json, the plot and the vectors; the finding is at a non-degenerate point', { timeout: 600_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'kts-demo-'));
   try {
-    const log = execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'scripts/demo.ts', '--device', 'cpu', '--out', out], { encoding: 'utf8' });
+    const log = execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'scripts/demo.ts', '--device', 'cpu', '--out', out, '--steps', '60'], { encoding: 'utf8' });
     assert.match(log, /backend: CPU backend/);
     assert.match(log, /Paper's finding \(equal effect, lower side effects after KTS\) (HOLDS|DOES NOT HOLD)/);
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
