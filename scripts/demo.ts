@@ -62,7 +62,7 @@ for (const e of summary.equalEffect) {
   say(`${e.concept}: at ${Math.round(e.level * 100)} % of the original's largest non-degenerate effect (Δp = ${e.effect}), KL ratio KTS/original ${e.klRatio.mean ?? '∞'} [95 % CI ${e.klRatio.ci95.map((x) => x ?? '∞').join(', ')}] (original KL ${e.originalKL})`);
 }
 say(`${CONCEPT} at the 50 % level: the original needs coefficient ${finding.coeff} (KL ${finding.original.sideEffectKL?.toFixed(4)}), the KTS model ${finding.ktsCoeff ?? 'more than its trained range'} (KL ${finding.kts.sideEffectKL?.toFixed(4) ?? '-'}). ` +
-  `Paper's finding (equal effect, lower side effects after KTS) ${holds ? 'HOLDS' : 'DOES NOT HOLD'} here (the 95 % CI of the ratio ${holds ? 'lies below 1' : 'does not lie below 1'}).`);
+  `In this demo run (one seed, this vector and level only): Paper's finding (equal effect, lower side effects after KTS) ${holds ? 'HOLDS' : 'DOES NOT HOLD'} (the 95 % CI of the ratio ${holds ? 'lies below 1' : 'does not lie below 1'}).`);
 
 // ---- next to the committed full run ----
 const fullFile = join(o.full, 'summary.json');

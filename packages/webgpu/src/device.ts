@@ -68,6 +68,12 @@ let deviceRef: GPUDevice | null = null;
 let devicePromise: Promise<GPUDevice> | null = null;
 let infoRef: AdapterInfoSummary | null = null;
 const pendingErrors: Error[] = [];
+/**
+ * Every Dawn instance and adapter this process created, kept for its whole life: Dawn crashes
+ * when the GC collects them, even after the device was destroyed (a program that probes WebGPU,
+ * releases it and goes on on the CPU backend segfaulted a few seconds later).
+ */
+const retired: unknown[] = [];
 const destroyHooks = new Set<() => void>();
 const flushHooks = new Set<() => void>();
 
@@ -216,6 +222,7 @@ function runDestroyHooks(): void {
 
 function resetRefs(): void {
   runDestroyHooks();
+  for (const r of [gpuRef, adapterRef]) if (r && !retired.includes(r)) retired.push(r);
   deviceRef = null;
   devicePromise = null;
   infoRef = null;
