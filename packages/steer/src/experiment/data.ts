@@ -5,8 +5,7 @@
 //   benign_eval.jsonl     {prompt, response}: side effects (KL, answer NLL, accuracy)
 //   behaviour_eval.jsonl  {family, prompt}: text cut where a family's word goes next
 //   lexicon.json          {families: {family: {concept: words}}, emotions, vocabulary}
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, join, readFileSync } from '@kts/tensor/host';
 import { type ContrastPair, loadPairs, readJsonl } from '../data.ts';
 import { type ChatFormatter, formatPair, tokenizeFormatted } from '../format.ts';
 import type { TokenizerLike } from '../model.ts';

@@ -10,8 +10,7 @@
 //     plus the evaluated ones (in-distribution);
 //  5. every KTS model's curves, with base-model vectors and with vectors re-extracted from it;
 //  6. statistics, plots, report and summary.json (see summarize.ts).
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, join, mkdirSync, readFileSync, resolve, rmSync } from '@kts/tensor/host';
 import { type LlamaForCausalLM, loadModel, loadTokenizer } from '@kts/llama';
 import { noGrad, type Tensor } from '@kts/tensor';
 import { loadPeftAdapter, savePeftAdapter } from '../adapter.ts';

@@ -3,7 +3,7 @@
 // computed on). The finding is the rule fixed before the run: KTS's side effects are lower at
 // equal effect ("holds") only if the 95 % interval of the KL ratio lies below 1 at every effect
 // level, for every held-out concept, with both base-model and re-extracted vectors.
-import { join } from 'node:path';
+import { join } from '@kts/tensor/host';
 import { markdownTable, writeAtomic } from '../report.ts';
 import type { ModelKind } from './config.ts';
 import { type CurveRow, type RatioRow, curvesSvg, ratiosSvg } from './plots.ts';

@@ -228,16 +228,8 @@ export function attentionBackward(
 
 // ---- CPU references (float64) ----------------------------------------------------------------
 
-export interface AttentionRefShape {
-  B: number;
-  H: number;
-  Hkv: number;
-  Tq: number;
-  Tk: number;
-  D: number;
-  causal?: boolean;
-  scale?: number;
-}
+/** The references need only the sizes (their inputs are contiguous). */
+export type AttentionRefShape = Pick<AttentionShape, 'B' | 'H' | 'Hkv' | 'Tq' | 'Tk' | 'D' | 'causal' | 'scale'>;
 
 /** Dense mask accessor for the references: value added to score (b, h, i, j). */
 export type MaskFn = (b: number, h: number, i: number, j: number) => number;
