@@ -104,7 +104,17 @@ export interface FusedOps {
   crossEntropyLogits(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor;
   addSteering(h: Tensor, vectors: Tensor, coeffs: Tensor, mask: Tensor): Tensor;
   /** One in-place AdamW update of param, m, v (contiguous, m and v zero before step 1), as optim.AdamW. */
-  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number }): void;
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamWParams): void;
+}
+
+/** Hyperparameters of one AdamW step (step counts from 1). */
+export interface AdamWParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
 }
 
 export interface AttentionOptions {

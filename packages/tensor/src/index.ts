@@ -9,7 +9,7 @@ export { Tensor, type TensorLike } from './tensor.ts';
 export { noGrad, isGradEnabled } from './autograd.ts';
 export {
   type Backend, type DType, type Storage, type TypedArray, type View, type UnaryOp, type BinaryOp, type ReduceOp,
-  type FusedOps, type AttentionOptions, registerBackend, getBackend, setDefaultBackend, defaultBackend, UNARY_OPS, BINARY_OPS,
+  type FusedOps, type AttentionOptions, type AdamWParams, registerBackend, getBackend, setDefaultBackend, defaultBackend, UNARY_OPS, BINARY_OPS,
 } from './backend.ts';
 export { cpuBackend, CpuStorage } from './cpu/backend.ts';
 export { setCpuThreads, cpuThreads, stopCpuThreads, cpuThreadStats } from '#cpu-threads';

@@ -2,6 +2,7 @@
 // warmup + cosine schedule, and gradient clipping. Updates run without a graph and write
 // into the parameters in place, so every module keeps pointing at the same tensors.
 import { noGrad } from './autograd.ts';
+import { adamwComposite } from './fused/adamw.ts';
 import * as ops from './ops.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -53,27 +54,17 @@ export class AdamW extends Optimizer {
     this.stepCount++;
     const [b1, b2] = this.betas;
     const t = this.stepCount;
-    const bc1 = 1 - b1 ** t;
-    const bc2 = 1 - b2 ** t;
     noGrad(() => {
       this.params.forEach((p, i) => {
         const g = p.grad;
         if (!g) return;
+        const m = (this.m[i] ??= ops.zerosLike(p));
+        const v = (this.v[i] ??= ops.zerosLike(p));
+        const h = { lr: this.lr, beta1: b1, beta2: b2, eps: this.eps, weightDecay: this.weightDecay, step: t };
+        // One kernel updates param, m and v in place where the backend has it; else the composite.
         const fused = p.backend.fused?.adamw;
-        if (fused && p.offset === 0 && p.storage.length === p.size) {
-          // One kernel updates param, m and v in place (state tensors are created once).
-          this.m[i] ??= ops.zerosLike(p);
-          this.v[i] ??= ops.zerosLike(p);
-          fused(p, g, this.m[i]!, this.v[i]!, { lr: this.lr, beta1: b1, beta2: b2, eps: this.eps, weightDecay: this.weightDecay, step: t });
-          return;
-        }
-        const m = (this.m[i] ?? ops.zerosLike(p)).mul(b1).add(g.mul(1 - b1));
-        const v = (this.v[i] ?? ops.zerosLike(p)).mul(b2).add(g.mul(g).mul(1 - b2));
-        this.m[i] = m;
-        this.v[i] = v;
-        const decayed = this.weightDecay ? p.mul(1 - this.lr * this.weightDecay) : p;
-        const denom = v.sqrt().div(Math.sqrt(bc2)).add(this.eps);
-        update(p, decayed.sub(m.div(denom).mul(this.lr / bc1)));
+        if (fused && p.offset === 0 && p.storage.length === p.size) fused(p, g, m, v, h);
+        else adamwComposite(p, g, m, v, h);
       });
     });
   }

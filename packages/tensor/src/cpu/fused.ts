@@ -10,8 +10,9 @@
 // operands, the composite runs. Steering uses its composite (its ops run on the kernels). As on
 // WebGPU, no gradient flows to attention masks, and the cos/sin gradients of rotary are composed
 // from ops.
-import type { AttentionOptions, FusedOps } from '../backend.ts';
+import type { AdamWParams, AttentionOptions, FusedOps } from '../backend.ts';
 import { noGrad, record } from '../autograd.ts';
+import { adamwComposite } from '../fused/adamw.ts';
 import { attentionComposite, repeatKv } from '../fused/attention.ts';
 import { crossEntropyComposite } from '../fused/cross-entropy.ts';
 import { klDivLogitsComposite } from '../fused/kl.ts';
@@ -243,16 +244,11 @@ function crossEntropyLogits(logits: Tensor, targets: Tensor, ignoreIndex: number
 
 // ---- AdamW ------------------------------------------------------------------------------------
 
-type AdamWHyper = { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number };
-
 /**
  * One in-place AdamW step (optim.AdamW semantics) on the kernel when param, m and v live on the
- * heap (they are updated in place there); otherwise the same update composed from ops and
- * written back with assign.
+ * heap (they are updated in place there); otherwise the composite of ../fused/adamw.ts.
  */
-function adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamWHyper): void {
-  const bc1 = 1 - h.beta1 ** h.step;
-  const bc2 = 1 - h.beta2 ** h.step;
+function adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamWParams): void {
   const rt = kernelsFor(param, m, v);
   const onHeap = (t: Tensor): Float32Array | null => {
     const d = (t.storage as CpuStorage).data;
@@ -262,15 +258,12 @@ function adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamWHyper)
   if (rt && pd && md && vd) {
     const gd = f32data(noGrad(() => grad));
     const arrays = [{ data: pd, perRow: 1 }, { data: gd, perRow: 1 }, { data: md, perRow: 1 }, { data: vd, perRow: 1 }];
+    const bc1 = 1 - h.beta1 ** h.step;
+    const bc2 = 1 - h.beta2 ** h.step;
     const extra = [h.beta1, h.beta2, 1 - h.lr * h.weightDecay, h.lr / bc1, Math.sqrt(bc2), h.eps];
     if (runSplit(rt, 'adamw', 'adamw', arrays, param.size, (ptrs, s, e) => [...ptrs, e - s, ...extra], 1 << 16, param.size, 4)) return;
   }
-  noGrad(() => {
-    const m1 = m.mul(h.beta1).add(grad.mul(1 - h.beta1));
-    const v1 = v.mul(h.beta2).add(grad.mul(grad).mul(1 - h.beta2));
-    const p1 = param.mul(1 - h.lr * h.weightDecay).sub(m1.div(v1.sqrt().div(Math.sqrt(bc2)).add(h.eps)).mul(h.lr / bc1));
-    for (const [dst, src] of [[m, m1], [v, v1], [param, p1]] as const) dst.backend.assign(dst, src);
-  });
+  adamwComposite(param, grad, m, v, h);
 }
 
 /** The FusedOps of the CPU backend (each falls back to its composite when the kernels are off). */

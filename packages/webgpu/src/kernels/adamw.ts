@@ -10,6 +10,7 @@
  * maxStorageBufferBindingSize.
  */
 import { wgsl } from '@kts/kernels';
+import type { AdamWParams } from '@kts/tensor';
 import { WebGPUError } from '../device.ts';
 import { currentBatch, type Batch } from '../dispatch.ts';
 import { ceilDiv, fusedLanes, grid2d, needElems, Uniforms, variantCache } from './common.ts';
@@ -17,15 +18,8 @@ import { ceilDiv, fusedLanes, grid2d, needElems, Uniforms, variantCache } from '
 export const ADAMW_WGSL: string = wgsl['adamw'];
 const variant = variantCache(ADAMW_WGSL);
 
-export interface AdamWParams {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** Step number (≥ 1) of this update. */
-  step: number;
-}
+/** The hyperparameters of @kts/tensor's fused adamw (`step` ≥ 1 is this update's step number). */
+export type { AdamWParams } from '@kts/tensor';
 
 export function adamwUpdate(
   param: GPUBuffer, grad: GPUBuffer, m: GPUBuffer, v: GPUBuffer, n: number, h: AdamWParams, batch: Batch = currentBatch(),
