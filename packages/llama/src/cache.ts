@@ -5,7 +5,7 @@
 // then reads a [B, Hkv, 0:T, Dh] view of it, so nothing already cached is copied again (the
 // buffer doubles when full). When the new keys/values require gradients the cache falls back
 // to `cat`, which keeps the graph intact.
-import { Tensor, cat, isGradEnabled, zeros } from '@kts/tensor';
+import { Tensor, cat, isGradEnabled, keep, zeros } from '@kts/tensor';
 
 interface LayerEntry {
   /** Valid prefix views [B, Hkv, len, Dh]. */
@@ -48,12 +48,13 @@ export class KVCache {
     const needsGraph = isGradEnabled() && (k.requiresGrad || v.requiresGrad);
     if (!e) {
       if (needsGraph) {
-        this.layers[layer] = { k, v, len: T, kBuf: null, vBuf: null };
+        this.layers[layer] = { k: keep(k), v: keep(v), len: T, kBuf: null, vBuf: null };
         return [k, v];
       }
       const cap = Math.max(this.capacityHint, T);
-      const kBuf = zeros([B, H, cap, D], { dtype: k.dtype, device: k.device });
-      const vBuf = zeros([B, H, cap, D], { dtype: v.dtype, device: v.device });
+      // kept: the buffers outlive the tidy() scope of the layer that fills them
+      const kBuf = keep(zeros([B, H, cap, D], { dtype: k.dtype, device: k.device }));
+      const vBuf = keep(zeros([B, H, cap, D], { dtype: v.dtype, device: v.device }));
       const entry: LayerEntry = { k, v, len: 0, kBuf, vBuf };
       this.layers[layer] = entry;
       return this.writeInPlace(entry, k, v);
@@ -62,8 +63,8 @@ export class KVCache {
       throw new Error(`KVCache: layer ${layer} holds [${e.k.shape.join(', ')}] but got new keys [${k.shape.join(', ')}]`);
     }
     if (needsGraph || !e.kBuf || !e.vBuf) {
-      e.k = cat([e.k, k], 2);
-      e.v = cat([e.v, v], 2);
+      e.k = keep(cat([e.k, k], 2));
+      e.v = keep(cat([e.v, v], 2));
       e.len += T;
       e.kBuf = e.vBuf = null;
       return [e.k, e.v];
@@ -81,7 +82,7 @@ export class KVCache {
       const grow = (old: Tensor): Tensor => {
         const shape = [...old.shape];
         shape[2] = newCap;
-        const buf = zeros(shape, { dtype: old.dtype, device: old.device });
+        const buf = keep(zeros(shape, { dtype: old.dtype, device: old.device }));
         if (e.len > 0) slot(buf, 0, e.len).backend.assign(slot(buf, 0, e.len), slot(old, 0, e.len));
         return buf;
       };

@@ -5,8 +5,8 @@
 // embeddings are tied). Linear layers are typed `LinearLike`, so KTS can swap them for
 // `nn.LoRALinear` (see `replaceLinears`).
 import {
-  type Generator, type Tensor, addSteering, attention, embedding, full, nn, noGrad,
-  rotaryEmbedding, tensor, triu, ones, cat, zeros,
+  type Generator, type Tensor, addSteering, attention, embedding, full, keep, nn, noGrad,
+  rotaryEmbedding, tensor, tidy, triu, ones, cat, zeros,
 } from '@kts/tensor';
 import { KVCache } from './cache.ts';
 import { type LlamaConfig, ropeInvFreq } from './config.ts';
@@ -226,8 +226,10 @@ export class LlamaForCausalLM extends nn.Module {
     let h = this.model.embed_tokens.forward(ids);
     const hidden = new Map<number, Tensor>();
     for (let i = 0; i < n; i++) {
-      // decoder layer: h += attention(rmsnorm(h)); h += mlp(rmsnorm(h)) (keys/values appended to the cache)
-      h = this.model.layers[i]!.forward(h, cos, sin, mask, cache, i);
+      // decoder layer: h += attention(rmsnorm(h)); h += mlp(rmsnorm(h)) (keys/values appended to the cache);
+      // outside autograd its temporaries go back to the backend as soon as it returns (tidy)
+      const layer = this.model.layers[i]!;
+      h = tidy(() => layer.forward(h, cos, sin, mask, cache, i));
       // steering: h += mask · Σ_k coeffs[:, k] · vectors[k]
       for (const s of steerAt.get(i) ?? []) h = addSteering(h, s.vectors, s.coeffs, s.mask);
       // the caller's hook may replace h
@@ -335,9 +337,10 @@ export class LlamaForCausalLM extends nn.Module {
         s[p * Dh + j + half] = sv;
       }
     }
+    // kept: the table outlives any tidy() scope that happens to build it
     const table = noGrad(() => ({
-      cos: tensor(c, [P, Dh], { device }),
-      sin: tensor(s, [P, Dh], { device }),
+      cos: keep(tensor(c, [P, Dh], { device })),
+      sin: keep(tensor(s, [P, Dh], { device })),
       length: P,
       device,
     }));

@@ -7,6 +7,7 @@ registerBackend(cpuBackend);
 
 export { Tensor, type TensorLike } from './tensor.ts';
 export { noGrad, isGradEnabled } from './autograd.ts';
+export { tidy, keep } from './tidy.ts';
 export {
   type Backend, type DType, type Storage, type TypedArray, type View, type UnaryOp, type BinaryOp, type ReduceOp,
   type FusedOps, type AttentionOptions, type AdamWParams, registerBackend, getBackend, setDefaultBackend, defaultBackend, UNARY_OPS, BINARY_OPS,

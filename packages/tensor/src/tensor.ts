@@ -6,6 +6,7 @@ import * as F from './functional.ts';
 import { logSoftmax, softmax } from './fused/softmax.ts';
 import * as ops from './ops.ts';
 import { contiguousStrides, numel, shapeStr } from './shape.ts';
+import { trackStorage } from './tidy.ts';
 
 export type Scalar = number;
 export type TensorLike = Tensor | number;
@@ -22,7 +23,9 @@ export class Tensor implements View {
     readonly backend: Backend,
     readonly strides: readonly number[] = contiguousStrides(shape),
     readonly offset = 0,
-  ) {}
+  ) {
+    trackStorage(this);
+  }
 
   get dtype(): DType {
     return this.storage.dtype;
@@ -102,7 +105,10 @@ export class Tensor implements View {
   zeroGrad(): void {
     this.grad = null;
   }
-  /** Releases backend memory now (pooled GPU buffers); the tensor must not be used afterwards. */
+  /**
+   * Releases backend memory now (a pooled GPU buffer, a block of the CPU heap); this tensor and
+   * every view of its storage must not be used afterwards (they throw). See also tidy().
+   */
   dispose(): void {
     this.backend.dispose?.(this.storage);
   }

@@ -258,7 +258,7 @@ export const cpuBackend: Backend = {
   },
   /** Returns a heap block now (the front end promises the storage is no longer used). */
   dispose: (s) => {
-    const d = (s as CpuStorage).data;
+    const d = (s as CpuStorage).release();
     if (d instanceof Float32Array) wasmRuntime()?.heap.dispose(d);
   },
 };

@@ -62,7 +62,7 @@ export class Heap {
   private readonly registry = new FinalizationRegistry<number>((ptr) => this.release(ptr));
   private sinceGc = 0;
   private gc: (() => void) | null | undefined;
-  readonly stats = { bytesInUse: 0, blocksInUse: 0, allocated: 0, reused: 0, collections: 0, overBudget: 0 };
+  readonly stats = { bytesInUse: 0, blocksInUse: 0, allocated: 0, reused: 0, collections: 0, collectMs: 0, overBudget: 0 };
 
   /** `reserved` bytes at the bottom stay unused (address 0 is never a valid block). */
   constructor(memory: WebAssembly.Memory, budget = MAX_BYTES, reserved = PAGE) {
@@ -133,6 +133,8 @@ export class Heap {
   /** Releases an array from allocF32 now (the caller promises it is no longer used). */
   dispose(a: Float32Array): void {
     if (!this.owns(a) || !this.registry.unregister(a)) return;
+    // a block given back by hand needs no collection to come back: it no longer counts towards one
+    this.sinceGc = Math.max(0, this.sinceGc - (this.classOf.get(a.byteOffset) ?? 0));
     this.release(a.byteOffset);
   }
 
@@ -176,7 +178,9 @@ export class Heap {
     this.gc ??= findGc();
     if (!this.gc) return;
     this.stats.collections++;
+    const t0 = performance.now();
     this.gc(); // finalizers run on a later task and return blocks to their classes
+    this.stats.collectMs += performance.now() - t0;
   }
 
   /**
