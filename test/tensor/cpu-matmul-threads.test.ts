@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpuKernels, cpuThreadStats, Generator, noGrad, randn, setCpuKernels, setCpuThreads, stopCpuThreads, type Tensor } from '@kts/tensor';
 import { loadedRuntime } from '../../packages/tensor/src/cpu/wasm/runtime.ts';
+import { skipWithoutWasm } from '../helpers/wasm.ts';
 
 const K = 263;
 const N = 509;
@@ -94,6 +95,6 @@ test('CPU matmul, TypeScript loops (KTS_CPU_KERNELS=js), 1-3 threads: few-row, t
   runAll('js');
 });
 
-test('CPU matmul, WebAssembly kernels, 1-3 threads: few-row, transposed and batched products match float64', { skip: !loadedRuntime() && 'WebAssembly kernels unavailable' }, () => {
+test('CPU matmul, WebAssembly kernels, 1-3 threads: few-row, transposed and batched products match float64', { skip: skipWithoutWasm(loadedRuntime() !== null) }, () => {
   runAll('wasm');
 });

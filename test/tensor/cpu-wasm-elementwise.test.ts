@@ -13,8 +13,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpuKernels, cpuThreadStats, Generator, noGrad, randn, setCpuKernels, tensor, where, type Tensor } from '@kts/tensor';
 import { assertSameBitsOnThreads } from './cpu-threads-helper.ts';
+import { skipWithoutWasm } from '../helpers/wasm.ts';
 
-const skip = cpuKernels().kernels !== 'wasm' && 'WebAssembly kernels unavailable';
+const skip = skipWithoutWasm();
 
 /** fn under the kernels (checked to have run there unless `mayFallBack`) and under the TypeScript loops. */
 function both(fn: () => Tensor, mayFallBack = false): [Float32Array, Float32Array] {

@@ -17,8 +17,9 @@ import {
 } from '@kts/tensor';
 import { assertSameBitsOnThreads } from './cpu-threads-helper.ts';
 import { wasmRuntime } from '../../packages/tensor/src/cpu/wasm/runtime.ts';
+import { skipWithoutWasm } from '../helpers/wasm.ts';
 
-const skip = cpuKernels().kernels !== 'wasm' && 'WebAssembly kernels unavailable';
+const skip = skipWithoutWasm();
 
 /** n values ±[0.5, 1.5)·scale. */
 function nonZero(g: Generator, n: number, scale = 1): Float32Array {

@@ -11,8 +11,9 @@ import { cpuKernels, cpuThreadStats, Generator, noGrad, randn, setCpuKernels, te
 import { assertSameBitsOnThreads } from './cpu-threads-helper.ts';
 import { matmulWasm } from '../../packages/tensor/src/cpu/wasm/matmul.ts';
 import { wasmRuntime } from '../../packages/tensor/src/cpu/wasm/runtime.ts';
+import { skipWithoutWasm } from '../helpers/wasm.ts';
 
-const skip = cpuKernels().kernels !== 'wasm' && 'WebAssembly kernels unavailable';
+const skip = skipWithoutWasm();
 
 /** C = A·B in float64 over batch entries (B broadcast when it has one), and the error bound. */
 function reference(A: ArrayLike<number>, B: ArrayLike<number>, batch: number, M: number, K: number, N: number, bBatched: boolean): { c: Float64Array; bound: Float64Array } {
