@@ -33,26 +33,36 @@ export function trackStorage(t: Tensor): void {
   scopes[scopes.length - 1]?.created.set(s, t);
 }
 
+/** Runs fn with a new scope open (recording the storages first wrapped meanwhile); returns both. */
+function inScope<T>(fn: (scope: Scope) => T): [T, Scope] {
+  const scope: Scope = { created: new Map() };
+  scopes.push(scope);
+  try {
+    return [fn(scope), scope];
+  } finally {
+    scopes.pop();
+  }
+}
+
+/** Hands storages to the enclosing scope (if any), which may release them when it ends. */
+function toParent(s: Storage, t: Tensor): void {
+  scopes[scopes.length - 1]?.created.set(s, t);
+}
+
 /**
  * For autograd's backward: records the storages created while `fn` runs, and lets fn release one
  * of those early (`release(t)` returns whether it did). Nothing else is released.
  */
 export function withOwnStorages<T>(fn: (release: (t: Tensor, busy: (s: Storage) => boolean) => boolean) => T): T {
-  const scope: Scope = { created: new Map() };
-  scopes.push(scope);
-  try {
-    return fn((t, busy) => {
-      const s = t.storage;
-      if (!scope.created.has(s) || kept.has(s) || busy(s)) return false;
-      scope.created.delete(s);
-      t.dispose();
-      return true;
-    });
-  } finally {
-    scopes.pop();
-    const parent = scopes[scopes.length - 1];
-    if (parent) for (const [s, t] of scope.created) parent.created.set(s, t);
-  }
+  const [result, scope] = inScope((scope) => fn((t, busy) => {
+    const s = t.storage;
+    if (!scope.created.has(s) || kept.has(s) || busy(s)) return false;
+    scope.created.delete(s);
+    t.dispose();
+    return true;
+  }));
+  for (const [s, t] of scope.created) toParent(s, t);
+  return result;
 }
 
 /** Marks tensors whose storage must survive every enclosing tidy() (caches, lazily built tables). */
@@ -81,21 +91,13 @@ function reachable(v: unknown, out: Set<Storage>, visited: Set<object>): void {
  * an inner scope returns belongs to the outer one.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope: Scope = { created: new Map() };
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } finally {
-    scopes.pop();
-  }
+  const [result, scope] = inScope(fn);
   if (result instanceof Promise) throw new Error('tidy: fn returned a Promise; tidy only scopes synchronous code');
-  const parent = scopes[scopes.length - 1];
   const release = !isGradEnabled();
   const live = new Set<Storage>();
   if (release) reachable(result, live, new Set());
   for (const [s, t] of scope.created) {
-    if (!release || live.has(s)) parent?.created.set(s, t);
+    if (!release || live.has(s)) toParent(s, t);
     else if (!kept.has(s)) t.dispose();
   }
   return result;
